@@ -1,0 +1,25 @@
+# The two set-up commands of the README:
+#   go run ./example   the example app on the in-memory backend
+#   make test          every check and test; installs what the tests need
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test deps lint unit run
+
+test: deps lint unit
+
+# Servers and tools the tests start: installed when missing.
+deps:
+	@bash scripts/install-deps.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+run:
+	$(GO) run ./example

@@ -1,0 +1,90 @@
+package sessions
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Option configures the Sessions middleware.
+type Option func(*config)
+
+type config struct {
+	idleTimeout  time.Duration
+	lifetime     time.Duration
+	path         string
+	domain       string
+	secure       bool
+	sameSite     http.SameSite
+	errorHandler func(*gin.Context, error)
+	codec        Codec
+	now          func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		lifetime:     24 * time.Hour,
+		path:         "/",
+		sameSite:     http.SameSiteLaxMode,
+		errorHandler: DefaultErrorHandler,
+		codec:        DefaultCodec,
+		now:          time.Now,
+	}
+}
+
+// WithLifetime sets the absolute lifetime of a session, counted from its
+// creation and enforced on the server whatever the browser keeps. Default
+// 24 hours. Renew does not restart it.
+func WithLifetime(d time.Duration) Option { return func(c *config) { c.lifetime = d } }
+
+// WithIdleTimeout ends a session that has not been used for d. Default 0:
+// no idle timeout. The idle deadline slides forward without writing the
+// session on every request: it is pushed at most once per refresh interval
+// (a quarter of d, at most one minute), by Toucher.Touch where the store
+// has it, so a session dies between d minus that interval and d after its
+// last use.
+func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
+
+// WithPath sets the cookie's Path attribute. Default "/".
+func WithPath(p string) Option { return func(c *config) { c.path = p } }
+
+// WithDomain sets the cookie's Domain attribute. Default empty: the cookie
+// goes only to the host that set it.
+func WithDomain(d string) Option { return func(c *config) { c.domain = d } }
+
+// WithSecure sets the cookie's Secure attribute, so browsers send it only
+// over HTTPS. Default false, so that plain-HTTP development works; set it
+// in production.
+func WithSecure(b bool) Option { return func(c *config) { c.secure = b } }
+
+// WithSameSite sets the cookie's SameSite attribute. Default Lax.
+func WithSameSite(s http.SameSite) Option { return func(c *config) { c.sameSite = s } }
+
+// WithErrorHandler sets what answers a request whose session could not be
+// loaded or saved. Default DefaultErrorHandler. The middleware has already
+// recorded the error with c.Error and aborts the chain after h returns.
+func WithErrorHandler(h func(*gin.Context, error)) Option {
+	return func(c *config) { c.errorHandler = h }
+}
+
+// WithCodec sets how values are encoded. Default DefaultCodec.
+func WithCodec(codec Codec) Option { return func(c *config) { c.codec = codec } }
+
+// WithClock sets the function that tells the time, for tests of expiry.
+// Default time.Now.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// DefaultErrorHandler answers 503 Service Unavailable when the store failed
+// (a *StoreError) and 500 Internal Server Error for anything else, such as
+// a value the codec cannot encode or a cookie that would be too large, with
+// a small JSON body. It never reveals the error to the client.
+func DefaultErrorHandler(c *gin.Context, err error) {
+	status, msg := http.StatusInternalServerError, "session error"
+	var se *StoreError
+	if errors.As(err, &se) {
+		status, msg = http.StatusServiceUnavailable, "session store unavailable"
+	}
+	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}

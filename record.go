@@ -1,0 +1,95 @@
+package sessions
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// recordFormat is the first byte of every encoded session.
+const recordFormat = 1
+
+// record is a session as it is stored: metadata and each key's value as
+// the Codec encoded it.
+//
+// Encoding: the format byte; created and refreshed as varint Unix
+// milliseconds; the session ID (kept only by cookie sessions, empty
+// otherwise); the number of entries; then each key and value. Strings and
+// values are uvarint-length-prefixed.
+type record struct {
+	created   time.Time // start of the absolute lifetime
+	refreshed time.Time // when the idle deadline was last pushed by a save
+	id        string
+	slots     []slot
+}
+
+func (r *record) appendTo(b []byte) []byte {
+	b = append(b, recordFormat)
+	b = binary.AppendVarint(b, r.created.UnixMilli())
+	b = binary.AppendVarint(b, r.refreshed.UnixMilli())
+	b = appendString(b, r.id)
+	n := 0
+	for i := range r.slots {
+		if r.slots[i].present {
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for i := range r.slots {
+		if s := &r.slots[i]; s.present {
+			enc := s.enc
+			if s.changed {
+				enc = s.newEnc
+			}
+			b = appendString(b, s.key)
+			b = appendString(b, string(enc))
+		}
+	}
+	return b
+}
+
+// decodeRecord parses data. The slots' encodings alias data, which must
+// not change afterwards; values are decoded only when a handler reads them.
+func decodeRecord(data []byte) (record, error) {
+	var r record
+	d := decoder{buf: data}
+	if f, err := d.byte(); err != nil || f != recordFormat {
+		return r, ErrMalformed
+	}
+	created, err := d.varint()
+	if err != nil {
+		return r, err
+	}
+	refreshed, err := d.varint()
+	if err != nil {
+		return r, err
+	}
+	id, err := d.bytes()
+	if err != nil {
+		return r, err
+	}
+	n, err := d.uvarint()
+	if err != nil || n > uint64(len(d.buf))/2 {
+		return r, ErrMalformed
+	}
+	r.created = time.UnixMilli(created)
+	r.refreshed = time.UnixMilli(refreshed)
+	if len(id) > 0 {
+		r.id = string(id)
+	}
+	r.slots = make([]slot, n)
+	for i := range r.slots {
+		k, err := d.bytes()
+		if err != nil {
+			return r, err
+		}
+		v, err := d.bytes()
+		if err != nil {
+			return r, err
+		}
+		r.slots[i] = slot{key: string(k), enc: v, present: true}
+	}
+	if len(d.buf) != 0 {
+		return r, ErrMalformed
+	}
+	return r, nil
+}
