@@ -687,5 +687,6 @@ func refreshInterval(idle time.Duration) time.Duration {
 
 // maxAge is the cookie's Max-Age in seconds: the rest of the lifetime.
 func maxAge(r *record, lifetime time.Duration, now time.Time) int {
-	return max(int(r.created.Add(lifetime).Sub(now)/time.Second), 1)
+	d := r.created.Add(lifetime).Sub(now)
+	return max(int((d+time.Second-1)/time.Second), 1)
 }

@@ -1,7 +1,13 @@
 package memory_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/backends/storetest"
@@ -14,4 +20,86 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+func TestJanitorReclaimsAndStops(t *testing.T) {
+	before := runtime.NumGoroutine()
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := memory.New(memory.WithCleanupInterval(5*time.Millisecond), memory.WithClock(clock))
+	ctx := context.Background()
+	for i := range 100 {
+		if _, err := s.Save(ctx, fmt.Sprint(i), []byte("x"), 0, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Save(ctx, "long", []byte("x"), 0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	if _, err := s.Load(ctx, "1"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("an expired entry is visible: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Len() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the janitor left %d entries, want 1", s.Len())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal("a second Close failed:", err)
+	}
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: %d before New, %d after Close", before, runtime.NumGoroutine())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Still usable after Close.
+	if _, err := s.Load(ctx, "long"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMaxEntriesEvictsSoonestToExpire(t *testing.T) {
+	s := memory.New(memory.WithMaxEntries(64), memory.WithCleanupInterval(0))
+	ctx := context.Background()
+	// The bound is per shard (64 shards): one entry per shard on average.
+	for i := range 1000 {
+		if _, err := s.Save(ctx, fmt.Sprint("k", i), []byte("x"), 0, time.Duration(i+1)*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Len(); n > 64 {
+		t.Fatalf("%d entries with a bound of 64", n)
+	}
+	if _, err := s.Load(ctx, "k999"); err != nil {
+		t.Fatalf("the newest, longest-lived entry was evicted: %v", err)
+	}
+	// Overwriting an existing key never evicts.
+	r, _ := s.Load(ctx, "k999")
+	n := s.Len()
+	if _, err := s.Save(ctx, "k999", []byte("y"), r.Version, time.Hour); err != nil || s.Len() != n {
+		t.Fatalf("overwrite: %v, len %d → %d", err, n, s.Len())
+	}
+}
+
+func TestUnboundedByDefault(t *testing.T) {
+	s := memory.New()
+	defer s.Close()
+	for i := range 5000 {
+		if _, err := s.Save(context.Background(), fmt.Sprint(i), []byte("x"), 0, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Len() != 5000 {
+		t.Fatalf("Len = %d", s.Len())
+	}
 }

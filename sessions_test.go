@@ -1,0 +1,639 @@
+package sessions_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/memory"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+// flaky is a memory store whose calls fail while down is set, and which
+// counts its calls, to test the middleware's error paths.
+type flaky struct {
+	*memory.Store
+	down                           atomic.Bool
+	loads, saves, touches, deletes atomic.Int64
+	keys                           sync.Map // every key saved
+}
+
+var errDown = errors.New("store is down")
+
+func newFlaky(t *testing.T, opts ...memory.Option) *flaky {
+	s := memory.New(opts...)
+	t.Cleanup(func() { s.Close() })
+	return &flaky{Store: s}
+}
+
+func (f *flaky) Load(ctx context.Context, key string) (sessions.Record, error) {
+	f.loads.Add(1)
+	if f.down.Load() {
+		return sessions.Record{}, errDown
+	}
+	return f.Store.Load(ctx, key)
+}
+
+func (f *flaky) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
+	f.saves.Add(1)
+	if f.down.Load() {
+		return 0, errDown
+	}
+	f.keys.Store(key, true)
+	return f.Store.Save(ctx, key, data, version, ttl)
+}
+
+func (f *flaky) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	f.touches.Add(1)
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Touch(ctx, key, ttl)
+}
+
+func (f *flaky) Delete(ctx context.Context, key string) error {
+	f.deletes.Add(1)
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Delete(ctx, key)
+}
+
+// app is a Gin engine over real HTTP, with a browser-like client.
+type app struct {
+	t      *testing.T
+	srv    *httptest.Server
+	client *http.Client
+	errs   []string // c.Errors of the last request
+	mu     sync.Mutex
+}
+
+func newApp(t *testing.T, store sessions.Store, routes func(r *gin.Engine), opts ...sessions.Option) *app {
+	a := &app{t: t}
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		a.mu.Lock()
+		a.errs = c.Errors.Errors()
+		a.mu.Unlock()
+	})
+	r.Use(sessions.Sessions("sid", store, opts...))
+	routes(r)
+	a.srv = httptest.NewServer(r)
+	t.Cleanup(a.srv.Close)
+	jar, _ := cookiejar.New(nil)
+	a.client = &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	return a
+}
+
+func (a *app) do(method, path string) (*http.Response, string) {
+	a.t.Helper()
+	req, _ := http.NewRequest(method, a.srv.URL+path, nil)
+	resp, err := a.client.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (a *app) expect(method, path string, status int, body string) *http.Response {
+	a.t.Helper()
+	resp, got := a.do(method, path)
+	if resp.StatusCode != status || got != body {
+		a.t.Fatalf("%s %s = %d %q, want %d %q", method, path, resp.StatusCode, got, status, body)
+	}
+	return resp
+}
+
+func (a *app) cookie() string {
+	u, _ := http.NewRequest("GET", a.srv.URL, nil)
+	for _, c := range a.client.Jar.Cookies(u.URL) {
+		if c.Name == "sid" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func setCookieOf(resp *http.Response) string {
+	for _, v := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "sid=") {
+			return v
+		}
+	}
+	return ""
+}
+
+// basicRoutes are handlers over one session.
+func basicRoutes(r *gin.Engine) {
+	r.GET("/get/:k", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("k"))) })
+	r.POST("/set/:k/:v", func(c *gin.Context) {
+		sessions.Default(c).Set(c.Param("k"), c.Param("v"))
+		c.String(200, "ok")
+	})
+	r.POST("/clear", func(c *gin.Context) { sessions.Default(c).Clear(); c.String(200, "ok") })
+	r.GET("/keys", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Keys()) })
+}
+
+func TestStoreNeverSeesTheRawID(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, basicRoutes)
+	a.expect("POST", "/set/user/alice", 200, "ok")
+	id := a.cookie()
+	if len(id) != 43 {
+		t.Fatalf("cookie value %q is not a 43-character ID", id)
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(id)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("cookie %q is not 32 bytes of base64url: %v", id, err)
+	}
+	sum := sha256.Sum256(raw)
+	want := base64.RawURLEncoding.EncodeToString(sum[:])
+	n := 0
+	store.keys.Range(func(k, _ any) bool {
+		n++
+		if k != want {
+			t.Errorf("stored under %q, want the SHA-256 of the ID %q", k, want)
+		}
+		if k == id {
+			t.Error("the store saw the raw ID")
+		}
+		return true
+	})
+	if n != 1 {
+		t.Fatalf("%d keys stored, want 1", n)
+	}
+}
+
+func TestAutoCommit(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/nobody", func(c *gin.Context) {
+			sessions.Default(c).Set("n", 1)
+			c.Status(http.StatusNoContent)
+		})
+		r.POST("/stream", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Set("a", "1")
+			c.Writer.WriteHeader(200)
+			c.Writer.Flush() // header goes out here: the session is saved first
+			s.Set("b", "2")  // a change after the header: saved at the end, no new cookie needed
+			_, _ = c.Writer.WriteString("streamed")
+		})
+		r.POST("/late", func(c *gin.Context) {
+			c.String(200, "written")
+			sessions.Default(c).Set("late", "x") // new session, header gone: cannot set a cookie
+		})
+	})
+	resp := a.expect("POST", "/nobody", 204, "")
+	if setCookieOf(resp) == "" {
+		t.Fatal("a handler that wrote no body did not get its session saved")
+	}
+	a.expect("GET", "/get/n", 200, "1")
+
+	a.client.Jar, _ = cookiejar.New(nil)
+	resp = a.expect("POST", "/stream", 200, "streamed")
+	if setCookieOf(resp) == "" {
+		t.Fatal("a streamed response did not get its cookie before the header went out")
+	}
+	a.expect("GET", "/get/a", 200, "1")
+	a.expect("GET", "/get/b", 200, "2")
+
+	a.client.Jar, _ = cookiejar.New(nil)
+	a.expect("POST", "/late", 200, "written")
+	if len(a.errs) != 1 || !strings.Contains(a.errs[0], "after the response header") {
+		t.Fatalf("a change that needs a cookie after the header was not reported: %v", a.errs)
+	}
+}
+
+func TestSaveEarlyReturnsTheError(t *testing.T) {
+	store := newFlaky(t)
+	var saveErr error
+	a := newApp(t, store, func(r *gin.Engine) {
+		r.POST("/save", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Set("k", "v")
+			saveErr = s.Save()
+			c.String(200, "handler says ok")
+		})
+	})
+	store.down.Store(true)
+	resp, body := a.do("POST", "/save")
+	if saveErr == nil || !errors.Is(saveErr, errDown) {
+		t.Fatalf("Save() = %v, want the store's error", saveErr)
+	}
+	var se *sessions.StoreError
+	if !errors.As(saveErr, &se) || se.Op != "save" {
+		t.Fatalf("Save() error %v is not a *StoreError for save", saveErr)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(body, "handler says ok") {
+		t.Fatalf("a failed save reached the client as %d %q", resp.StatusCode, body)
+	}
+	if setCookieOf(resp) != "" {
+		t.Fatal("a failed save set a cookie")
+	}
+	store.down.Store(false)
+	resp = a.expect("POST", "/save", 200, "handler says ok")
+	if saveErr != nil || setCookieOf(resp) == "" {
+		t.Fatalf("after recovery: Save() = %v, cookie %q", saveErr, setCookieOf(resp))
+	}
+}
+
+func TestLoadFailureNeverOverwrites(t *testing.T) {
+	store := newFlaky(t)
+	handlerRan := false
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/cart", func(c *gin.Context) {
+			s := sessions.Default(c)
+			cart, _ := s.Get("cart").(map[string]int)
+			handlerRan = true
+			if cart == nil {
+				cart = map[string]int{}
+			}
+			cart["apple"]++
+			s.Set("cart", cart)
+			c.String(200, "%v", cart)
+		})
+		r.GET("/decide", func(c *gin.Context) {
+			s := sessions.Default(c)
+			if err := s.Load(); err != nil {
+				s.Set("ignored", "x") // must not be saved over the real session
+				c.String(http.StatusTeapot, "degraded")
+				return
+			}
+			c.String(200, "%v", s.Get("cart"))
+		})
+	})
+	a.expect("POST", "/cart", 200, "map[apple:1]")
+	a.expect("POST", "/cart", 200, "map[apple:2]")
+
+	store.down.Store(true)
+	saves := store.saves.Load()
+	resp, body := a.do("POST", "/cart")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "unavailable") {
+		t.Fatalf("load failure answered %d %q, want 503 from the error handler", resp.StatusCode, body)
+	}
+	if !handlerRan || len(a.errs) == 0 || !strings.Contains(strings.Join(a.errs, ";"), "store is down") {
+		t.Fatalf("the cause was not recorded with c.Error: %v", a.errs)
+	}
+	if store.saves.Load() != saves {
+		t.Fatal("the middleware tried to save a session it could not load")
+	}
+	a.expect("GET", "/decide", http.StatusTeapot, "degraded")
+	if store.saves.Load() != saves {
+		t.Fatal("a session whose Load failed was saved")
+	}
+
+	store.down.Store(false)
+	a.expect("GET", "/get/cart", 200, "map[apple:2]")
+	a.expect("POST", "/cart", 200, "map[apple:3]")
+}
+
+func TestCustomErrorHandler(t *testing.T) {
+	store := newFlaky(t)
+	var got error
+	a := newApp(t, store, basicRoutes, sessions.WithErrorHandler(func(c *gin.Context, err error) {
+		got = err
+		c.String(http.StatusBadGateway, "custom")
+	}))
+	store.down.Store(true)
+	a.expect("GET", "/get/x", http.StatusOK, "<nil>") // no cookie: no store call, no error
+	store.down.Store(false)
+	a.expect("POST", "/set/x/1", 200, "ok")
+	store.down.Store(true)
+	a.expect("GET", "/get/x", http.StatusBadGateway, "custom")
+	if !errors.Is(got, errDown) {
+		t.Fatalf("error handler got %v", got)
+	}
+}
+
+func TestClearAndKeys(t *testing.T) {
+	a := newApp(t, newFlaky(t), basicRoutes)
+	a.expect("POST", "/set/b/2", 200, "ok")
+	a.expect("POST", "/set/a/1", 200, "ok")
+	a.expect("GET", "/keys", 200, "[a b]")
+	id := a.cookie()
+	a.expect("POST", "/clear", 200, "ok")
+	a.expect("GET", "/keys", 200, "[]")
+	if a.cookie() != id {
+		t.Fatal("Clear changed the session ID")
+	}
+}
+
+func TestUpdateAppliesAtOnce(t *testing.T) {
+	a := newApp(t, newFlaky(t), func(r *gin.Engine) {
+		r.POST("/twice", func(c *gin.Context) {
+			s := sessions.Default(c)
+			inc := func(old any) any { n, _ := old.(int); return n + 1 }
+			s.Update("n", inc)
+			first := s.Get("n")
+			s.Update("n", inc)
+			c.String(200, "%v %v", first, s.Get("n"))
+		})
+	})
+	a.expect("POST", "/twice", 200, "1 2")
+	a.expect("POST", "/twice", 200, "3 4")
+}
+
+func TestNamedSessions(t *testing.T) {
+	store := newFlaky(t)
+	r := gin.New()
+	r.Use(sessions.Sessions("one", store), sessions.Sessions("two", store))
+	r.POST("/", func(c *gin.Context) {
+		sessions.Named(c, "one").Set("v", "first")
+		sessions.Named(c, "two").Set("v", "second")
+		if sessions.Default(c) != sessions.Named(c, "one") {
+			t.Error("Default is not the first middleware's session")
+		}
+		c.String(200, "ok")
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("POST", "/", nil))
+	cookies := w.Result().Cookies()
+	if len(cookies) != 2 || cookies[0].Name == cookies[1].Name || cookies[0].Value == cookies[1].Value {
+		t.Fatalf("want two distinct session cookies, got %v", cookies)
+	}
+}
+
+func TestPanicSavesNothing(t *testing.T) {
+	store := newFlaky(t)
+	r := gin.New()
+	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { c.AbortWithStatus(500) }))
+	r.Use(sessions.Sessions("sid", store))
+	r.POST("/", func(c *gin.Context) {
+		sessions.Default(c).Set("half", "done")
+		panic("boom")
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("POST", "/", nil))
+	if w.Code != 500 || store.saves.Load() != 0 || w.Header().Get("Set-Cookie") != "" {
+		t.Fatalf("after a panic: status %d, %d saves, Set-Cookie %q", w.Code, store.saves.Load(), w.Header().Get("Set-Cookie"))
+	}
+}
+
+func TestCookieAttributes(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []sessions.Option
+		want []string
+		not  []string
+	}{
+		{"defaults", nil, []string{"Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=86400"}, []string{"Secure", "Domain="}},
+		{"configured", []sessions.Option{
+			sessions.WithPath("/app"), sessions.WithDomain("example.com"), sessions.WithSecure(true),
+			sessions.WithSameSite(http.SameSiteStrictMode), sessions.WithLifetime(time.Hour),
+		}, []string{"Path=/app", "Domain=example.com", "Secure", "SameSite=Strict", "Max-Age=3600", "HttpOnly"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gin.New()
+			r.Use(sessions.Sessions("sid", newFlaky(t), tc.opts...))
+			r.POST("/", func(c *gin.Context) { sessions.Default(c).Set("a", 1); c.String(200, "ok") })
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, httptest.NewRequest("POST", "/", nil))
+			sc := w.Header().Get("Set-Cookie")
+			for _, s := range tc.want {
+				if !strings.Contains(sc, s) {
+					t.Errorf("Set-Cookie %q lacks %q", sc, s)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(sc, s) {
+					t.Errorf("Set-Cookie %q has %q", sc, s)
+				}
+			}
+			if w.Header().Get("Vary") != "Cookie" || w.Header().Get("Cache-Control") != `no-cache="Set-Cookie"` {
+				t.Errorf("Vary %q, Cache-Control %q", w.Header().Get("Vary"), w.Header().Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+func TestInvalidConfigurationPanicsAtStartup(t *testing.T) {
+	for name, fn := range map[string]func(){
+		"empty name":    func() { sessions.Sessions("", newFlaky(t)) },
+		"bad name":      func() { sessions.Sessions("a b", newFlaky(t)) },
+		"nil store":     func() { sessions.Sessions("sid", nil) },
+		"zero lifetime": func() { sessions.Sessions("sid", newFlaky(t), sessions.WithLifetime(0)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			fn()
+		})
+	}
+}
+
+// clock is a settable time for expiry tests, shared by the middleware and
+// the memory store.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestExpiry(t *testing.T) {
+	t.Run("lifetime", func(t *testing.T) {
+		clk := &clock{now: time.Unix(1_700_000_000, 0)}
+		store := newFlaky(t, memory.WithClock(clk.Now))
+		a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithLifetime(time.Hour))
+		a.expect("POST", "/set/u/alice", 200, "ok")
+		old := a.cookie()
+		clk.Add(59 * time.Minute)
+		a.expect("GET", "/get/u", 200, "alice")
+		a.expect("POST", "/set/u/bob", 200, "ok") // writing does not extend the lifetime
+		clk.Add(2 * time.Minute)
+		a.expect("GET", "/get/u", 200, "<nil>")
+		req, _ := http.NewRequest("GET", a.srv.URL+"/get/u", nil)
+		req.Header.Set("Cookie", "sid="+old)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "<nil>" {
+			t.Fatalf("a replayed cookie after the lifetime gave %q", b)
+		}
+	})
+	t.Run("idle slides by touch, not by writes", func(t *testing.T) {
+		clk := &clock{now: time.Unix(1_700_000_000, 0)}
+		store := newFlaky(t, memory.WithClock(clk.Now))
+		a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(20*time.Minute))
+		a.expect("POST", "/set/u/alice", 200, "ok")
+		saves := store.saves.Load()
+		// Refresh interval: a quarter of 20 minutes, capped at a minute.
+		for i := 0; i < 10; i++ { // 10 reads, 30 s apart: one touch at most
+			clk.Add(30 * time.Second)
+			a.expect("GET", "/get/u", 200, "alice")
+		}
+		if store.saves.Load() != saves {
+			t.Fatalf("reads wrote the session %d times", store.saves.Load()-saves)
+		}
+		if n := store.touches.Load(); n < 4 || n > 5 {
+			t.Fatalf("%d touches over 5 minutes of reads, want one a minute", n)
+		}
+		// Still alive 19 minutes after the last touch, dead after 21.
+		clk.Add(19 * time.Minute)
+		a.expect("GET", "/get/u", 200, "alice")
+		clk.Add(21 * time.Minute)
+		a.expect("GET", "/get/u", 200, "<nil>")
+	})
+	t.Run("store ttl follows", func(t *testing.T) {
+		clk := &clock{now: time.Unix(1_700_000_000, 0)}
+		store := newFlaky(t, memory.WithClock(clk.Now))
+		a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(10*time.Minute))
+		a.expect("POST", "/set/u/alice", 200, "ok")
+		clk.Add(11 * time.Minute)
+		if store.Len() != 1 {
+			t.Fatalf("store has %d entries", store.Len())
+		}
+		// The memory store itself no longer returns it: its TTL was the idle timeout.
+		n := 0
+		store.keys.Range(func(k, _ any) bool {
+			n++
+			if _, err := store.Store.Load(context.Background(), k.(string)); !errors.Is(err, sessions.ErrNotFound) {
+				t.Fatalf("store still returns the session after its idle timeout: %v", err)
+			}
+			return true
+		})
+		if n != 1 {
+			t.Fatalf("%d keys", n)
+		}
+	})
+}
+
+func TestStructsAndNamedTypes(t *testing.T) {
+	type user struct {
+		Name  string   `json:"name"`
+		Roles []string `json:"roles"`
+	}
+	type cart map[string]int
+	a := newApp(t, newFlaky(t), func(r *gin.Engine) {
+		r.POST("/", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Set("user", user{Name: "alice", Roles: []string{"admin"}})
+			s.Set("cart", cart{"apple": 2})
+			s.Set("when", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+			s.Set("big", int64(1)<<60)
+			c.String(200, "ok")
+		})
+		r.GET("/", func(c *gin.Context) {
+			s := sessions.Default(c)
+			u, okU := sessions.Get[user](s, "user")
+			ct, okC := sessions.Get[cart](s, "cart")
+			w, okW := sessions.Get[time.Time](s, "when")
+			b, okB := sessions.Get[int64](s, "big")
+			_, wrong := sessions.Get[int](s, "big")
+			c.String(200, "%v %v %v %v %v %v %v %v %v", u.Name, u.Roles, okU, ct["apple"], okC, w.Format(time.RFC3339), okW, b == 1<<60 && okB, wrong)
+		})
+	})
+	a.expect("POST", "/", 200, "ok")
+	a.expect("GET", "/", 200, "alice [admin] true 2 true 2026-11-25T12:00:00Z true true false")
+}
+
+func TestConcurrentUpdateReplaysOnConflict(t *testing.T) {
+	// Two requests load the same session; the first saves; the second's
+	// commit conflicts, reloads, and re-runs its Update on the fresh value
+	// while keeping its own Set.
+	store := newFlaky(t)
+	inside := make(chan struct{})
+	release := make(chan struct{})
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/slow", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Update("n", func(old any) any { n, _ := old.(int); return n + 10 })
+			s.Set("slow", "yes")
+			inside <- struct{}{}
+			<-release
+			c.String(200, "ok")
+		})
+		r.POST("/fast", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
+			s.Set("fast", "yes")
+			c.String(200, "ok")
+		})
+	})
+	a.expect("POST", "/set/init/1", 200, "ok")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequest("POST", a.srv.URL+"/slow", nil)
+		if resp, err := a.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-inside
+	a.expect("POST", "/fast", 200, "ok")
+	close(release)
+	<-done
+	a.expect("GET", "/get/n", 200, "11")
+	a.expect("GET", "/keys", 200, "[fast init n slow]")
+}
+
+func TestConcurrentDestroyWins(t *testing.T) {
+	store := newFlaky(t)
+	inside := make(chan struct{})
+	release := make(chan struct{})
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/slow", func(c *gin.Context) {
+			sessions.Default(c).Set("late", "write")
+			inside <- struct{}{}
+			<-release
+			c.String(200, "ok")
+		})
+		r.POST("/logout", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "bye") })
+	})
+	a.expect("POST", "/set/user/alice", 200, "ok")
+	id := a.cookie()
+	done := make(chan string)
+	go func() {
+		req, _ := http.NewRequest("POST", a.srv.URL+"/slow", nil)
+		req.Header.Set("Cookie", "sid="+id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		done <- setCookieOf(resp)
+	}()
+	<-inside
+	a.expect("POST", "/logout", 200, "bye")
+	close(release)
+	if sc := <-done; !strings.Contains(sc, "Max-Age=0") {
+		t.Fatalf("the request that lost to a logout did not expire its cookie: %q", sc)
+	}
+	if store.Len() != 0 {
+		t.Fatalf("a write after a concurrent logout resurrected the session (%d entries)", store.Len())
+	}
+}
