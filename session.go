@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"reflect"
 	"slices"
 	"time"
@@ -48,6 +49,7 @@ type Session struct {
 	reseal       bool // a cookie session opened with an old key
 	hadCookie    bool // the request carried a cookie of this name
 
+	finished   bool // the handler chain returned without a panic
 	headerSent bool // the response header went out: no more Set-Cookie
 	dropWrites bool // a commit failed and the error handler answered
 	inHandler  bool // the error handler is writing
@@ -85,7 +87,7 @@ func (s *Session) load() error {
 		return s.err
 	}
 	s.state = loaded
-	s.w.ResponseWriter.Header().Add("Vary", "Cookie")
+	addVaryCookie(s.w.ResponseWriter.Header())
 	now := s.m.cfg.now()
 	value := cookieValue(s.c.Request, s.m.name)
 	s.hadCookie = value != ""
@@ -139,6 +141,18 @@ func (s *Session) load() error {
 	}
 	s.rec = rec
 	return nil
+}
+
+// varyCookie is shared by responses; its capacity makes an append copy it.
+var varyCookie = []string{"Cookie"}
+
+// addVaryCookie adds "Vary: Cookie" without allocating in the common case.
+func addVaryCookie(h http.Header) {
+	if v, ok := h["Vary"]; ok {
+		h["Vary"] = append(v, "Cookie")
+		return
+	}
+	h["Vary"] = varyCookie[:1:1]
 }
 
 func (s *Session) startNew(now time.Time) {

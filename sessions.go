@@ -40,7 +40,7 @@ var ErrHeaderWritten = errors.New("sessions: session changed after the response 
 // manager is one installed middleware: its store and settings.
 type manager struct {
 	name    string
-	ctxKey  string
+	ctxKey  any // contextKey + "/" + name, boxed once
 	store   Store
 	sealer  Sealer
 	toucher Toucher
@@ -59,7 +59,7 @@ func Sessions(name string, store Store, opts ...Option) gin.HandlerFunc {
 	if store == nil {
 		panic("sessions: nil Store")
 	}
-	m := &manager{name: name, ctxKey: contextKey + "/" + name, store: store, cfg: defaultConfig()}
+	m := &manager{name: name, ctxKey: any(contextKey + "/" + name), store: store, cfg: defaultConfig()}
 	m.sealer, _ = store.(Sealer)
 	m.toucher, _ = store.(Toucher)
 	for _, o := range opts {
@@ -79,22 +79,24 @@ func (m *manager) handle(c *gin.Context) {
 	if _, ok := c.Get(contextKey); !ok {
 		c.Set(contextKey, s)
 	}
-	finished := false
-	defer func() {
-		if !finished { // a panic: save nothing
-			s.state = failed
-			c.Writer = s.w.ResponseWriter
-		}
-	}()
+	defer s.done()
 	c.Next()
-	finished = true
 	s.finish()
-	c.Writer = s.w.ResponseWriter
+}
+
+// done restores Gin's writer. After a panic in the chain (finish did not
+// run) it makes sure nothing is saved.
+func (s *Session) done() {
+	if !s.finished {
+		s.state = failed
+	}
+	s.c.Writer = s.w.ResponseWriter
 }
 
 // finish commits whatever the handler changed after the response header
 // went out, or everything if the handler wrote no response.
 func (s *Session) finish() {
+	s.finished = true
 	if s.state != loaded || s.dropWrites {
 		return
 	}
@@ -124,6 +126,11 @@ func (s *Session) fail(err error) {
 	h.Del("Set-Cookie")
 	s.inHandler = true
 	s.m.cfg.errorHandler(s.c, err)
+	if !s.w.ResponseWriter.Written() && s.w.ResponseWriter.Status() < 400 {
+		// An error handler that answered nothing, or a success: never let
+		// a failed session reach the client as a success.
+		s.w.ResponseWriter.WriteHeader(http.StatusInternalServerError)
+	}
 	s.inHandler = false
 	s.dropWrites = true
 	s.c.Abort()

@@ -637,3 +637,13 @@ func TestConcurrentDestroyWins(t *testing.T) {
 		t.Fatalf("a write after a concurrent logout resurrected the session (%d entries)", store.Len())
 	}
 }
+
+func TestSilentErrorHandlerStillFails(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, basicRoutes, sessions.WithErrorHandler(func(c *gin.Context, err error) {}))
+	store.down.Store(true)
+	resp, body := a.do("POST", "/set/k/v")
+	if resp.StatusCode != http.StatusInternalServerError || body == "ok" {
+		t.Fatalf("a failed save with a silent error handler answered %d %q", resp.StatusCode, body)
+	}
+}

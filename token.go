@@ -64,5 +64,7 @@ func parseID(v string) (raw [32]byte, ok bool) {
 // base64url, so that a dump of the store cannot be replayed as cookies.
 func storeKey(raw *[32]byte) string {
 	sum := sha256.Sum256(raw[:])
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var out [idLen]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
