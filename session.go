@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,6 +36,7 @@ type Session struct {
 	state      loadState
 	err        error // why loading failed
 	errHandled bool  // the handler saw the error (Load) or the error handler ran
+	saveFailed bool  // Save returned an error: a success status must not go out
 
 	id, key      string // the session's ID and store key; empty until needed for a new session
 	oldKey       string // a stored session to delete at the next commit (Renew, Destroy)
@@ -348,7 +350,7 @@ func (s *Session) Keys() []string {
 	}
 	keys := make([]string, 0, len(s.rec.slots))
 	for i := range s.rec.slots {
-		if sl := &s.rec.slots[i]; sl.present && sl.key[0] != 0 {
+		if sl := &s.rec.slots[i]; sl.present && !strings.HasPrefix(sl.key, "\x00") {
 			keys = append(keys, sl.key)
 		}
 	}
@@ -426,13 +428,20 @@ func (s *Session) Load() error {
 
 // Save saves the session now, if it changed, and returns the error. It is
 // never needed: the middleware saves before the response header goes out.
-// After a failed Save the changes are still pending, and the automatic save
-// tries once more before the response.
+// After a failed Save nothing more is saved in this request (a save that
+// failed on the network may still have landed, and saving again could apply
+// an Update twice). The handler may answer with an error status of its
+// own; if it answers with a success status, the error handler answers
+// instead, so a failed save never reaches the client as a success.
 func (s *Session) Save() error {
 	if s.state == failed {
 		return s.err
 	}
-	return s.commit()
+	err := s.commit()
+	if err != nil {
+		s.state, s.err, s.saveFailed, s.errHandled = failed, err, true, true
+	}
+	return err
 }
 
 // mutable reports whether v may be changed in place by whoever holds it.

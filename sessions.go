@@ -97,6 +97,10 @@ func (s *Session) done() {
 // went out, or everything if the handler wrote no response.
 func (s *Session) finish() {
 	s.finished = true
+	if s.saveFailed && !s.headerSent && !s.dropWrites {
+		s.beforeWrite()
+		return
+	}
 	if s.state != loaded || s.dropWrites {
 		return
 	}
@@ -146,9 +150,12 @@ func (s *Session) beforeWrite() bool {
 	if s.dropWrites {
 		return false
 	}
+	if s.saveFailed && !s.headerSent && s.w.ResponseWriter.Status() < 400 {
+		s.fail(s.err)
+		return false
+	}
 	if !s.headerSent {
 		if err := s.commit(); err != nil {
-			// Changes stay pending after a failed Save: try once more.
 			s.fail(err)
 			return false
 		}

@@ -647,3 +647,25 @@ func TestSilentErrorHandlerStillFails(t *testing.T) {
 		t.Fatalf("a failed save with a silent error handler answered %d %q", resp.StatusCode, body)
 	}
 }
+
+func TestFailedSaveLetsTheHandlerAnswerWithAnError(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		r.POST("/", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Set("k", "v")
+			if err := s.Save(); err != nil {
+				s.Set("k", "again") // nothing more is saved after a failed Save
+				c.String(http.StatusInsufficientStorage, "could not save: try later")
+				return
+			}
+			c.String(200, "saved")
+		})
+	})
+	store.down.Store(true)
+	saves := store.saves.Load()
+	a.expect("POST", "/", http.StatusInsufficientStorage, "could not save: try later")
+	if n := store.saves.Load() - saves; n != 1 {
+		t.Fatalf("%d save attempts after a failed Save, want exactly the one", n)
+	}
+}

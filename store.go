@@ -48,8 +48,11 @@ type Record struct {
 
 // Toucher is implemented by stores that can extend a record's time to live
 // without rewriting it. The middleware uses it to slide the idle timeout of
-// a session that was read but not changed, at most once per half idle
-// timeout; without it, such a refresh is a Save of the unchanged data.
+// a session that was read but not changed, at most once per refresh
+// interval (see WithIdleTimeout); without it, such a refresh is a Save of
+// the unchanged data. The Touched time comes from the store's clock, so a
+// test that sets the middleware's clock (WithClock) should set the store's
+// too.
 type Toucher interface {
 	// Touch sets the time to live of the record under key to ttl and
 	// records the current time as the record's Touched time. It returns

@@ -1,0 +1,207 @@
+package redis
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Schemes that Open accepts.
+const acceptedSchemes = "redis://, rediss://, unix://, redis+cluster://, rediss+cluster://, redis+sentinel://, rediss+sentinel://"
+
+// Open connects to the Redis named by rawURL and returns a store that owns
+// the client: Close closes it. It does no I/O; the first request connects,
+// and a server that is down gives errors (503 responses) until it is back.
+//
+// The URL forms, with go-redis's syntax and query options (dial_timeout,
+// read_timeout, pool_size, max_retries, …; an unknown option is an error):
+//
+//	redis://[user:password@]host[:6379][/db][?options]       one server
+//	rediss://…                                                 the same over TLS
+//	unix://[user:password@]/path/to/redis.sock[?db=N&…]        a Unix socket
+//	redis+cluster://[user:password@]host:port[?addr=host2:port&addr=…]
+//	rediss+cluster://…                                         Redis Cluster (TLS)
+//	redis+sentinel://[user:password@]sentinel:26379[/db]?master_name=NAME[&addr=sentinel2:26379&password=…]
+//	rediss+sentinel://…                                        Sentinel (TLS)
+//
+// For Sentinel, the URL's user and password are the Sentinels' own; the
+// master's go in the username and password query options, and master_name
+// is required. All forms also take a prefix query option, the same as
+// WithPrefix; options given to Open apply after it.
+//
+// Options that send reads to replicas (read_only, replica_only,
+// route_by_latency, route_randomly) are refused: a replica may not yet
+// have a session that was just saved, or may still have one just
+// destroyed. Give New a client made that way only if you accept that.
+//
+// For redis://, rediss:// and unix:// URLs Open also takes go-redis's
+// dialer_retries and dialer_retry_timeout options, which go-redis parses
+// only for the cluster and sentinel forms.
+//
+// With go-redis's defaults, a request made while Redis is down waits about
+// 2 seconds before it fails with 503 (max_retries=3 retries, each dialing
+// up to 5 times 100 ms apart). For a quick 503, set for instance
+// max_retries=1&dialer_retries=1&dial_timeout=500ms&read_timeout=500ms.
+// Nothing needs restarting when Redis is back.
+//
+// A malformed URL, an unknown scheme or option is an error that names the
+// problem, never echoing a password.
+func Open(rawURL string, opts ...Option) (*Store, error) {
+	client, prefix, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if prefix != nil {
+		opts = append([]Option{WithPrefix(*prefix)}, opts...)
+	}
+	s, err := newStore(client, true, opts)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+var errReplicaReads = errors.New("read_only, replica_only, route_by_latency and route_randomly are refused: " +
+	"they send reads to replicas, which lag, so a session just saved or destroyed could be read stale")
+
+// parseURL makes the client that rawURL names, and returns the URL's
+// prefix option if it has one.
+func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || !strings.Contains(rawURL, "://") {
+		// url.Parse's error quotes the URL, password included.
+		return nil, nil, errors.New("redis: malformed URL: want " + acceptedSchemes +
+			" followed by [user:password@]host:port (the URL is not shown, as it may contain a password)")
+	}
+	secrets, shown := urlSecrets(u), redactedURL(u)
+	fail := func(err error) (goredis.UniversalClient, *string, error) {
+		return nil, nil, fmt.Errorf("redis: URL %s: %s", shown, scrub(strings.TrimPrefix(err.Error(), "redis: "), secrets))
+	}
+
+	q := u.Query()
+	var prefix *string
+	if vs, ok := q["prefix"]; ok {
+		p := vs[len(vs)-1]
+		if p == "" {
+			return fail(errEmptyPrefix)
+		}
+		prefix = &p
+		q.Del("prefix")
+		u.RawQuery = q.Encode()
+	}
+
+	base, kind, _ := strings.Cut(u.Scheme, "+")
+	switch u.Scheme {
+	case "redis", "rediss", "unix",
+		"redis+cluster", "rediss+cluster",
+		"redis+sentinel", "rediss+sentinel":
+	default:
+		return fail(fmt.Errorf("unsupported scheme %q; accepted: %s", u.Scheme, acceptedSchemes))
+	}
+	u.Scheme = base
+
+	switch kind {
+	case "cluster":
+		o, err := goredis.ParseClusterURL(u.String())
+		if err != nil {
+			return fail(err)
+		}
+		if o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
+			return fail(errReplicaReads)
+		}
+		return goredis.NewClusterClient(o), prefix, nil
+	case "sentinel":
+		o, err := goredis.ParseFailoverURL(u.String())
+		if err != nil {
+			return fail(err)
+		}
+		if o.MasterName == "" {
+			return fail(errors.New("a sentinel URL needs the master_name option"))
+		}
+		if o.ReplicaOnly || o.RouteByLatency || o.RouteRandomly {
+			return fail(errReplicaReads)
+		}
+		return goredis.NewFailoverClient(o), prefix, nil
+	default:
+		// go-redis takes the dialer options from cluster and sentinel URLs
+		// only; take them here too.
+		retries, retryTimeout, err := dialerOptions(u)
+		if err != nil {
+			return fail(err)
+		}
+		o, err := goredis.ParseURL(u.String())
+		if err != nil {
+			return fail(err)
+		}
+		o.DialerRetries, o.DialerRetryTimeout = retries, retryTimeout
+		return goredis.NewClient(o), prefix, nil
+	}
+}
+
+// dialerOptions removes the dialer_retries and dialer_retry_timeout
+// options from u and returns their values (0 when absent: go-redis's
+// defaults). A duration without a unit is seconds, as in go-redis.
+func dialerOptions(u *url.URL) (retries int, timeout time.Duration, err error) {
+	q := u.Query()
+	if vs := q["dialer_retries"]; len(vs) > 0 {
+		if retries, err = strconv.Atoi(vs[len(vs)-1]); err != nil {
+			return 0, 0, fmt.Errorf("invalid dialer_retries number: %q", vs[len(vs)-1])
+		}
+	}
+	if vs := q["dialer_retry_timeout"]; len(vs) > 0 {
+		v := vs[len(vs)-1]
+		if n, err := strconv.Atoi(v); err == nil {
+			timeout = time.Duration(n) * time.Second
+		} else if timeout, err = time.ParseDuration(v); err != nil {
+			return 0, 0, fmt.Errorf("invalid dialer_retry_timeout duration: %q", v)
+		}
+	}
+	q.Del("dialer_retries")
+	q.Del("dialer_retry_timeout")
+	u.RawQuery = q.Encode()
+	return retries, timeout, nil
+}
+
+// urlSecrets returns the strings of u that must never be shown: the
+// password of its user info and the values of its password options, both
+// as written and decoded.
+func urlSecrets(u *url.URL) []string {
+	var secrets []string
+	add := func(s string) {
+		if s != "" {
+			secrets = append(secrets, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
+	if p, ok := u.User.Password(); ok {
+		add(p)
+	}
+	for k, vs := range u.Query() {
+		if strings.Contains(strings.ToLower(k), "password") {
+			for _, v := range vs {
+				add(v)
+			}
+		}
+	}
+	return secrets
+}
+
+// scrub replaces every secret in msg.
+func scrub(msg string, secrets []string) string {
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	}
+	return msg
+}
+
+// redactedURL shows u's scheme, host and path, without user info or
+// options.
+func redactedURL(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return strings.TrimSuffix(r.String(), "/")
+}

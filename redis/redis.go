@@ -1,0 +1,260 @@
+// Package redis keeps sessions in Redis, Redis Cluster or a Sentinel-managed
+// Redis, through github.com/redis/go-redis/v9.
+//
+// Each session is one hash under prefix+key (default prefix "session:")
+// with three fields: "d" the encoded session, "v" its version, "t" when
+// Touch last pushed its expiry (Unix milliseconds; absent if never). The
+// key's TTL is set in milliseconds (PEXPIRE) to exactly the time to live
+// the middleware asks for, so the store and the cookie expire together.
+//
+// Every operation is one round trip: Load is an HMGET; Save and Touch are
+// Lua scripts run with EVALSHA (go-redis falls back to EVAL, which caches
+// the script, the first time a server sees it); Delete is a DEL. Each
+// script touches exactly one key, so the store works unchanged on Redis
+// Cluster. The store never scans or flushes: it only ever names the keys
+// of the sessions it is asked about.
+//
+// Save is compare-and-swap. Versions are random 64-bit numbers, a new one
+// for every save: a stale version can never match a record that was
+// deleted and created again (no ABA), and a save that go-redis retries
+// after a lost reply recognises its own write (the stored version is the
+// one it wrote) instead of reporting a conflict, so the middleware never
+// re-applies an update that already landed.
+//
+// It needs Redis 4.0 or later (or a compatible server that runs Lua
+// scripts, such as Valkey).
+package redis
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionware/sessions"
+)
+
+// DefaultPrefix is put before every key the store writes, unless
+// WithPrefix sets another.
+const DefaultPrefix = "session:"
+
+// Hash fields of a stored session.
+const (
+	fieldData    = "d"
+	fieldVersion = "v"
+	fieldTouched = "t"
+)
+
+// saveScript stores a record with compare-and-swap.
+//
+// KEYS[1]: the record's key.
+// ARGV[1]: the expected version; "0" means "only if absent".
+// ARGV[2]: the new version (random, never "0").
+// ARGV[3]: the data.
+// ARGV[4]: the time to live in milliseconds.
+//
+// It returns 1 when the record was stored, 0 on a conflict. When the stored
+// version already is the new one, this very save ran before (a command
+// retried after its reply was lost) and it reports success again.
+var saveScript = goredis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if v == ARGV[2] then
+  return 1
+end
+if ARGV[1] == '0' then
+  if v then return 0 end
+elseif v ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', ARGV[2])
+redis.call('HDEL', KEYS[1], 't')
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`)
+
+// touchScript pushes a record's expiry without rewriting it.
+//
+// KEYS[1]: the record's key.
+// ARGV[1]: the time to live in milliseconds.
+// ARGV[2]: the touch time, Unix milliseconds.
+//
+// It returns 1, or 0 when there is no such record (nothing is created).
+var touchScript = goredis.NewScript(`
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 't', ARGV[2])
+return 1
+`)
+
+// Store is a sessions.Store and sessions.Toucher backed by Redis. It is
+// safe for concurrent use. Make one with New (around a client you own) or
+// Open (from a URL).
+type Store struct {
+	client goredis.UniversalClient
+	prefix string
+	owned  bool // Open made the client: Close closes it
+}
+
+var (
+	_ sessions.Store   = (*Store)(nil)
+	_ sessions.Toucher = (*Store)(nil)
+)
+
+// Option configures New and Open.
+type Option func(*options)
+
+type options struct {
+	prefix string
+}
+
+// WithPrefix sets the string put before every session key in Redis.
+// Default DefaultPrefix ("session:"). Give each application sharing a Redis
+// database its own prefix. An empty prefix is refused: New panics, Open
+// returns an error. On Redis Cluster, a prefix holding a hash tag such as
+// "{sess}:" would put every session in one slot; don't.
+func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+var errEmptyPrefix = errors.New("redis: the key prefix must not be empty")
+
+func newStore(client goredis.UniversalClient, owned bool, opts []Option) (*Store, error) {
+	o := options{prefix: DefaultPrefix}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.prefix == "" {
+		return nil, errEmptyPrefix
+	}
+	return &Store{client: client, prefix: o.prefix, owned: owned}, nil
+}
+
+// New returns a store that keeps sessions through client, which may be a
+// *goredis.Client, *goredis.ClusterClient, a failover client or any other
+// UniversalClient. The caller keeps owning client: the store's Close does
+// not close it. New does no I/O. The client should read from masters only:
+// a replica may lag behind a save or a delete (see Open). It panics if client is nil or an option is
+// invalid (an empty prefix), programming errors caught at start-up.
+func New(client goredis.UniversalClient, opts ...Option) *Store {
+	if client == nil {
+		panic("redis: nil client")
+	}
+	s, err := newStore(client, false, opts)
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+// Client returns the go-redis client the store uses, for health checks
+// (Ping) or metrics.
+func (s *Store) Client() goredis.UniversalClient { return s.client }
+
+// Close closes the client if Open created it. A store made by New leaves
+// its client open: whoever made the client closes it. Using the store after
+// Close fails.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	return s.client.Close()
+}
+
+// Load returns the record under key with one HMGET, or
+// sessions.ErrNotFound. Redis never returns a key past its TTL, so an
+// expired record is never returned.
+func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return sessions.Record{}, err
+	}
+	vals, err := s.client.HMGet(ctx, s.prefix+key, fieldData, fieldVersion, fieldTouched).Result()
+	if err != nil {
+		return sessions.Record{}, err
+	}
+	if len(vals) != 3 {
+		return sessions.Record{}, errors.New("redis: unexpected HMGET reply")
+	}
+	data, ok := vals[0].(string)
+	if !ok {
+		return sessions.Record{}, sessions.ErrNotFound
+	}
+	vs, _ := vals[1].(string)
+	version, err := strconv.ParseUint(vs, 10, 64)
+	if err != nil || version == 0 {
+		return sessions.Record{}, errors.New("redis: stored session has no valid version")
+	}
+	r := sessions.Record{Data: []byte(data), Version: version}
+	if ts, ok := vals[2].(string); ok {
+		if ms, err := strconv.ParseInt(ts, 10, 64); err == nil {
+			r.Touched = time.UnixMilli(ms)
+		}
+	}
+	return r, nil
+}
+
+// Save stores data under key for ttl with compare-and-swap, in one script
+// call: version 0 adds only if nothing is stored, any other version
+// replaces only the record with that version; otherwise it returns
+// sessions.ErrConflict and changes nothing. The key's TTL becomes ttl,
+// rounded down to whole milliseconds (at least 1 ms). It returns the new,
+// random, non-zero version.
+func (s *Store) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	next := newVersion(version)
+	ok, err := saveScript.Run(ctx, s.client, []string{s.prefix + key},
+		strconv.FormatUint(version, 10), strconv.FormatUint(next, 10), data, millis(ttl)).Int64()
+	if err != nil {
+		return 0, err
+	}
+	if ok != 1 {
+		return 0, sessions.ErrConflict
+	}
+	return next, nil
+}
+
+// Touch sets the TTL of the record under key to ttl and records the
+// current time as its Touched time (this process's clock, which the
+// middleware compares it with, not the Redis server's), without rewriting the data or changing the version, in one
+// script call. It returns sessions.ErrNotFound when there is no such record
+// and creates nothing.
+func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ok, err := touchScript.Run(ctx, s.client, []string{s.prefix + key},
+		millis(ttl), strconv.FormatInt(time.Now().UnixMilli(), 10)).Int64()
+	if err != nil {
+		return err
+	}
+	if ok != 1 {
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// Delete removes the record under key with one DEL. Deleting a missing key
+// succeeds.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.client.Del(ctx, s.prefix+key).Err()
+}
+
+// newVersion returns a random version that is neither 0 nor old.
+func newVersion(old uint64) uint64 {
+	for {
+		if v := rand.Uint64(); v != 0 && v != old {
+			return v
+		}
+	}
+}
+
+// millis formats ttl for PEXPIRE: whole milliseconds, at least 1.
+func millis(ttl time.Duration) string {
+	return strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
+}
