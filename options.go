@@ -78,12 +78,13 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 
 // DefaultErrorHandler answers 503 Service Unavailable when the store failed
 // (a *StoreError) and 500 Internal Server Error for anything else, such as
-// a value the codec cannot encode or a cookie that would be too large, with
-// a small JSON body. It never reveals the error to the client.
+// a value the codec cannot encode or a session too large for its store
+// (ErrTooLarge), with a small JSON body. It never reveals the error to the
+// client.
 func DefaultErrorHandler(c *gin.Context, err error) {
 	status, msg := http.StatusInternalServerError, "session error"
 	var se *StoreError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && !errors.Is(err, ErrTooLarge) {
 		status, msg = http.StatusServiceUnavailable, "session store unavailable"
 	}
 	c.AbortWithStatusJSON(status, gin.H{"error": msg})

@@ -44,6 +44,7 @@ type Session struct {
 	version      uint64 // the stored record's version, for compare-and-swap
 	versionKnown bool   // false after a store's Save could not tell the new version
 	touched      time.Time
+	compact      bool // the store asked for a save instead of a touch
 	rec          record
 	cleared      bool // Clear was called: keys added concurrently go too
 	renewed      bool // Renew was called: the record moves to a new key
@@ -121,7 +122,7 @@ func (s *Session) load() error {
 			s.state, s.err = failed, &StoreError{Op: "load", Err: err}
 			return s.err
 		}
-		s.id, s.key, s.version, s.versionKnown, s.touched = value, key, r.Version, true, r.Touched
+		s.id, s.key, s.version, s.versionKnown, s.touched, s.compact = value, key, r.Version, true, r.Touched, r.Compact
 		data = r.Data
 	}
 	rec, err := decodeRecord(data)
@@ -472,7 +473,7 @@ func (s *Session) commit() error {
 	hasValues := s.hasValues()
 	write := changed || s.renewed || s.reseal
 	if !s.isNew && !write && s.refreshDue(now) {
-		if m.toucher != nil && m.sealer == nil {
+		if m.toucher != nil && m.sealer == nil && !s.compact {
 			err := m.toucher.Touch(s.ctx(), s.key, m.ttl(&s.rec, now))
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return &StoreError{Op: "touch", Err: err}
@@ -636,7 +637,7 @@ func (s *Session) reload() error {
 	}
 	mine := s.rec.slots
 	s.rec.created, s.rec.slots = fresh.created, fresh.slots
-	s.version, s.versionKnown, s.touched = r.Version, true, r.Touched
+	s.version, s.versionKnown, s.touched, s.compact = r.Version, true, r.Touched, r.Compact
 	for i := range mine {
 		sl := &mine[i]
 		if !sl.changed {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -27,6 +28,8 @@ func init() { gin.SetMode(gin.TestMode) }
 type flaky struct {
 	*memory.Store
 	down                           atomic.Bool
+	compact                        atomic.Bool // Load asks for compaction
+	tooLarge                       atomic.Bool // Save fails with ErrTooLarge
 	loads, saves, touches, deletes atomic.Int64
 	keys                           sync.Map // every key saved
 }
@@ -44,13 +47,18 @@ func (f *flaky) Load(ctx context.Context, key string) (sessions.Record, error) {
 	if f.down.Load() {
 		return sessions.Record{}, errDown
 	}
-	return f.Store.Load(ctx, key)
+	r, err := f.Store.Load(ctx, key)
+	r.Compact = f.compact.Load()
+	return r, err
 }
 
 func (f *flaky) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	f.saves.Add(1)
 	if f.down.Load() {
 		return 0, errDown
+	}
+	if f.tooLarge.Load() {
+		return 0, fmt.Errorf("test store: %w", sessions.ErrTooLarge)
 	}
 	f.keys.Store(key, true)
 	return f.Store.Save(ctx, key, data, version, ttl)
@@ -667,5 +675,41 @@ func TestFailedSaveLetsTheHandlerAnswerWithAnError(t *testing.T) {
 	a.expect("POST", "/", http.StatusInsufficientStorage, "could not save: try later")
 	if n := store.saves.Load() - saves; n != 1 {
 		t.Fatalf("%d save attempts after a failed Save, want exactly the one", n)
+	}
+}
+
+func TestCompactRefreshesBySaving(t *testing.T) {
+	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	store := newFlaky(t, memory.WithClock(clk.Now))
+	a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(20*time.Minute))
+	a.expect("POST", "/set/u/alice", 200, "ok")
+	saves, touches := store.saves.Load(), store.touches.Load()
+	clk.Add(2 * time.Minute)
+	a.expect("GET", "/get/u", 200, "alice")
+	if store.touches.Load() != touches+1 || store.saves.Load() != saves {
+		t.Fatal("a due refresh did not touch")
+	}
+	store.compact.Store(true)
+	clk.Add(2 * time.Minute)
+	a.expect("GET", "/get/u", 200, "alice")
+	if store.touches.Load() != touches+1 || store.saves.Load() != saves+1 {
+		t.Fatalf("a due refresh of a record that asks for compaction: %d touches, %d saves",
+			store.touches.Load()-touches, store.saves.Load()-saves)
+	}
+}
+
+func TestTooLargeAnswers500(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, basicRoutes)
+	store.tooLarge.Store(true)
+	resp, _ := a.do("POST", "/set/k/v")
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("a session too large for the store answered %d, want 500", resp.StatusCode)
+	}
+	store.down.Store(true)
+	store.tooLarge.Store(false)
+	resp, _ = a.do("POST", "/set/k/v")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a store failure answered %d, want 503", resp.StatusCode)
 	}
 }

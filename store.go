@@ -44,6 +44,10 @@ type Record struct {
 	// Touched is when Toucher.Touch last pushed the record's expiry, or the
 	// zero time if it never did (or the store does not implement Toucher).
 	Touched time.Time
+	// Compact asks the middleware to refresh the record by saving it again
+	// rather than by touching it, when a refresh is next due (a store whose
+	// touches make the record grow sets it).
+	Compact bool
 }
 
 // Toucher is implemented by stores that can extend a record's time to live
@@ -81,6 +85,10 @@ var (
 	ErrNotFound = errors.New("sessions: not found")
 	// ErrConflict: a compare-and-swap Save lost to a concurrent change.
 	ErrConflict = errors.New("sessions: conflicting concurrent update")
+	// ErrTooLarge: the session is larger than the store (or a cookie) can
+	// hold. Backends wrap it in their own errors; DefaultErrorHandler
+	// answers 500 for it, not 503, since retrying cannot help.
+	ErrTooLarge = errors.New("sessions: session too large for the store")
 )
 
 // StoreError wraps an error that a Store returned while loading or saving,

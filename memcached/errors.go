@@ -1,0 +1,47 @@
+package memcached
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/sessionware/sessions"
+)
+
+// ErrTooLarge is returned by Save when the session is larger than the
+// server accepts as one item (memcached's -I option, 1 MB by default,
+// minus the key and a few dozen bytes of item header).
+// It wraps sessions.ErrTooLarge, so the default error handler answers 500.
+var ErrTooLarge = fmt.Errorf("memcached: session too large for the server's item size limit (memcached -I): %w", sessions.ErrTooLarge)
+
+// ErrNoCAS is returned by Load when the server sends no CAS unique, as
+// memcached started with -C (CAS disabled) does: without it, concurrent
+// requests of one session would overwrite each other's changes.
+var ErrNoCAS = errors.New("memcached: the server does not support compare-and-swap (started with -C?)")
+
+// brokenConn reports whether err means that an established connection
+// broke in use (the server closed or reset it, typically because it was
+// restarted), as opposed to a refused or timed-out connect, a timeout, or
+// a memcached answer.
+func brokenConn(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) {
+		var op *net.OpError
+		return !errors.As(err, &op) || op.Op != "dial"
+	}
+	return false
+}
+
+// retryable reacts to err from a command: if a connection broke in use, it
+// drops the client's idle connections, which may be just as stale, and
+// reports true: the command may be retried once on a fresh connection.
+func (s *Store) retryable(err error) bool {
+	if err == nil || !brokenConn(err) {
+		return false
+	}
+	_ = s.client.Close() // closes idle connections only; the client stays usable
+	return true
+}

@@ -1,0 +1,213 @@
+package memcached_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/internal/testserver"
+	"github.com/sessionware/sessions/memcached"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+// app is a Gin engine with session handlers, served over real HTTP.
+func app(t testing.TB, store sessions.Store, opts ...sessions.Option) *httptest.Server {
+	r := gin.New()
+	r.Use(sessions.Sessions("sid", store, opts...))
+	r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
+	r.GET("/untouched", func(c *gin.Context) { c.String(200, "hi") })
+	r.POST("/set/:key/:value", func(c *gin.Context) {
+		sessions.Default(c).Set(c.Param("key"), c.Param("value"))
+		c.String(200, "ok")
+	})
+	r.POST("/incr", func(c *gin.Context) {
+		sessions.Default(c).Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
+		c.String(200, "ok")
+	})
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func browser(t testing.TB) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+}
+
+func call(c *http.Client, method, url string) (int, string, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+func want(t *testing.T, c *http.Client, method, url string, status int, body string) {
+	t.Helper()
+	gotStatus, gotBody, err := call(c, method, url)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	if gotStatus != status || (body != "" && gotBody != body) {
+		t.Fatalf("%s %s = %d %q, want %d %q", method, url, gotStatus, gotBody, status, body)
+	}
+}
+
+func TestHTTPLongLifetime(t *testing.T) {
+	srv := testserver.Memcached(t)
+	web := app(t, open(t, srv), sessions.WithLifetime(60*24*time.Hour))
+	b := browser(t)
+	want(t, b, "POST", web.URL+"/set/user/alice", 200, "ok")
+	time.Sleep(1100 * time.Millisecond)
+	want(t, b, "GET", web.URL+"/get/user", 200, "alice")
+}
+
+// fakeClock is a clock that tests move by hand, shared by the middleware
+// and the store.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func TestSlidingIdleExpiryRoundTrips(t *testing.T) {
+	srv := testserver.Memcached(t)
+	clock := &fakeClock{now: time.Now()}
+	store := open(t, srv, memcached.WithClock(clock.Now))
+	rec := &recorder{}
+	store.Client().DialContext = rec.dial
+	const idle = 30 * time.Minute // refreshed at most once a minute
+	web := app(t, store, sessions.WithIdleTimeout(idle), sessions.WithClock(clock.Now))
+	b := browser(t)
+	step := func(what, method, path, body string, verbs ...string) {
+		t.Helper()
+		want(t, b, method, web.URL+path, 200, body)
+		if got := rec.take(); !slices.Equal(got, verbs) {
+			t.Fatalf("%s: memcached commands %q, want %q", what, got, verbs)
+		}
+	}
+
+	step("new session", "POST", "/set/user/alice", "ok", "add")
+	clock.Add(10 * time.Second)
+	step("read, refresh not due", "GET", "/get/user", "alice", "gets")
+	step("untouched", "GET", "/untouched", "hi")
+	clock.Add(time.Minute)
+	step("read, refresh due", "GET", "/get/user", "alice", "gets", "touch", "append")
+	if ttl := rawTTL(t, srv.Addr, "session:"+storeKey(t, b, web.URL)); ttl < idle-5*time.Second || ttl > idle+5*time.Second {
+		t.Fatalf("after the touch memcached keeps the session for %v, want about %v", ttl, idle)
+	}
+	clock.Add(10 * time.Second)
+	step("read just after a touch", "GET", "/get/user", "alice", "gets")
+	// Reads every 20 minutes keep the session alive far past the idle
+	// timeout counted from its last write, and never write it.
+	for i := range 6 {
+		clock.Add(20 * time.Minute)
+		step(fmt.Sprintf("read %d after 20 idle minutes", i), "GET", "/get/user", "alice", "gets", "touch", "append")
+		step("read again at once", "GET", "/get/user", "alice", "gets")
+	}
+	// A real change is one cas, which also drops the touch stamps.
+	step("write", "POST", "/set/user/bob", "ok", "gets", "cas")
+	// Idle beyond the timeout: the session is over.
+	clock.Add(idle + time.Second)
+	step("read after the idle timeout", "GET", "/get/user", "<nil>", "gets")
+}
+
+// storeKey returns the store key of the browser's session: the SHA-256 of
+// the raw ID, as the middleware derives it.
+func storeKey(t *testing.T, b *http.Client, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range b.Jar.Cookies(u) {
+		if c.Name == "sid" {
+			raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(raw)
+			return base64.RawURLEncoding.EncodeToString(sum[:])
+		}
+	}
+	t.Fatal("the browser has no session cookie")
+	return ""
+}
+
+// Touches change the CAS unique (the stamp is appended): concurrent
+// updates then retry, and still lose nothing.
+func TestTouchesRacingUpdatesLoseNothing(t *testing.T) {
+	srv := testserver.Memcached(t)
+	clock := &fakeClock{now: time.Now()}
+	store := open(t, srv, memcached.WithClock(clock.Now))
+	rec := &recorder{}
+	store.Client().DialContext = rec.dial
+	web := app(t, store, sessions.WithIdleTimeout(4*time.Minute), sessions.WithClock(clock.Now)) // refresh every minute
+	b := browser(t)
+	want(t, b, "POST", web.URL+"/incr", 200, "ok")
+	const rounds, perRound = 5, 10
+	for range rounds {
+		clock.Add(time.Minute) // a refresh is due for every reader
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*perRound)
+		for i := range 2 * perRound {
+			method, path := "POST", "/incr"
+			if i%2 == 0 {
+				method, path = "GET", "/get/user"
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status, _, err := call(b, method, web.URL+path)
+				if err == nil && status != 200 {
+					err = fmt.Errorf("%s %s = %d", method, path, status)
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want(t, b, "GET", web.URL+"/get/n", 200, fmt.Sprint(1+rounds*perRound))
+	verbs := rec.take()
+	if !slices.Contains(verbs, "append") || slices.Contains(verbs, "set") {
+		t.Fatalf("commands sent: %q; want touches (append) and never a set", verbs)
+	}
+}
