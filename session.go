@@ -161,6 +161,7 @@ func addVaryCookie(h http.Header) {
 func (s *Session) startNew(now time.Time) {
 	s.isNew = true
 	s.id, s.key, s.version, s.versionKnown, s.touched = "", "", 0, true, time.Time{}
+	s.compact, s.reseal = false, false
 	s.rec = record{created: now, refreshed: now}
 }
 
@@ -666,7 +667,7 @@ func (s *Session) reload() error {
 
 // encode builds the record with every slot's current encoding.
 func (s *Session) encode() []byte {
-	return s.rec.appendTo(make([]byte, 0, 64))
+	return s.rec.appendTo(make([]byte, 0, s.rec.size()))
 }
 
 // settle makes the saved state the new base after a successful write.
