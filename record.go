@@ -13,8 +13,8 @@ const recordFormat = 1
 //
 // Encoding: the format byte; created and refreshed as varint Unix
 // milliseconds; the session ID (kept only by cookie sessions, empty
-// otherwise); the number of entries; then each key and value. Strings and
-// values are uvarint-length-prefixed.
+// otherwise); the number of entries; then every key, then every value, in
+// the same order. Strings and values are uvarint-length-prefixed.
 type record struct {
 	created   time.Time // start of the absolute lifetime
 	refreshed time.Time // when the idle deadline was last pushed by a save
@@ -45,11 +45,15 @@ func (r *record) appendTo(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(n))
 	for i := range r.slots {
 		if s := &r.slots[i]; s.present {
+			b = appendString(b, s.key)
+		}
+	}
+	for i := range r.slots {
+		if s := &r.slots[i]; s.present {
 			enc := s.enc
 			if s.changed {
 				enc = s.newEnc
 			}
-			b = appendString(b, s.key)
 			b = binary.AppendUvarint(b, uint64(len(enc)))
 			b = append(b, enc...)
 		}
@@ -87,16 +91,28 @@ func decodeRecord(data []byte) (record, error) {
 		r.id = string(id)
 	}
 	r.slots = make([]slot, n)
-	for i := range r.slots {
-		k, err := d.bytes()
-		if err != nil {
+	// All keys come first, so that one string holds them all: one
+	// allocation whatever their number.
+	region := d.buf
+	for range r.slots {
+		if _, err := d.bytes(); err != nil {
 			return r, err
 		}
+	}
+	keys := string(region[:len(region)-len(d.buf)])
+	off := 0
+	for i := range r.slots {
+		l, n := binary.Uvarint(region[off:]) // checked by the loop above
+		off += n
+		r.slots[i] = slot{key: keys[off : off+int(l)], present: true}
+		off += int(l)
+	}
+	for i := range r.slots {
 		v, err := d.bytes()
 		if err != nil {
 			return r, err
 		}
-		r.slots[i] = slot{key: string(k), enc: v, present: true}
+		r.slots[i].enc = v
 	}
 	if len(d.buf) != 0 {
 		return r, ErrMalformed

@@ -466,13 +466,16 @@ func (s *Session) commit() error {
 		return nil
 	}
 	m := s.m
-	now := m.cfg.now()
 	changed, err := s.diff()
 	if err != nil {
 		return err
 	}
-	hasValues := s.hasValues()
 	write := changed || s.renewed || s.reseal
+	if !write && s.oldKey == "" && !s.destroyed && (s.isNew || m.cfg.idleTimeout <= 0) {
+		return nil // the common read: nothing to do, not even a clock read
+	}
+	now := m.cfg.now()
+	hasValues := s.hasValues()
 	if !s.isNew && !write && s.refreshDue(now) {
 		if m.toucher != nil && m.sealer == nil && !s.compact {
 			err := m.toucher.Touch(s.ctx(), s.key, m.ttl(&s.rec, now))

@@ -75,8 +75,11 @@ func (m *manager) handle(c *gin.Context) {
 	s := &Session{m: m, c: c}
 	s.w = responseWriter{ResponseWriter: c.Writer, s: s}
 	c.Writer = &s.w
-	c.Set(m.ctxKey, s)
-	if _, ok := c.Get(contextKey); !ok {
+	// The first middleware's session goes under contextKey, where Default
+	// and Named find it with one lookup; others under their own key.
+	if _, ok := c.Get(contextKey); ok {
+		c.Set(m.ctxKey, s)
+	} else {
 		c.Set(contextKey, s)
 	}
 	defer s.done()
@@ -199,6 +202,9 @@ func Default(c *gin.Context) *Session {
 // Named returns the session of the Sessions middleware whose cookie is
 // called name. It panics if there is none, a programming error.
 func Named(c *gin.Context, name string) *Session {
+	if v, ok := c.Get(contextKey); ok && v.(*Session).m.name == name {
+		return v.(*Session)
+	}
 	return lookup(c, contextKey+"/"+name)
 }
 
