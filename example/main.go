@@ -1,63 +1,173 @@
-// Command example is the Flask session tutorial done right with Gin and
-// sessionware: log in, fill a cart, log out. Run it with go run ./example.
+// Command example is the Flask session tutorial done right, with Gin and
+// sessionware: log in, fill a cart, log out, on an HTML page and a JSON
+// API over the same session.
+//
+//	go run ./example                  # http://localhost:8080, sessions in memory
+//	go run ./example -addr :9000      # or ADDR=:9000
+//
+// The session store comes from SESSION_STORE (default memory://, see
+// package backends), so one variable switches it:
+//
+//	SESSION_STORE=cookie:// SESSION_KEYS=$(head -c 32 /dev/urandom | base64) go run ./example
+//	SESSION_STORE=memcached://localhost:11211 go run ./example
+//	SESSION_STORE=redis://localhost:6379/0 go run ./example
+//
+// With cookie:// and no SESSION_KEYS it makes a random key and warns that
+// sessions will not survive a restart.
+//
+// Routes:
+//
+//	GET  /              the page: login form or user, cart, add-to-cart form, flashes, logout
+//	POST /login         form username: log in (new session ID), flash a welcome, 303 to /
+//	POST /logout        destroy the session, 303 to /
+//	POST /cart          form item, qty (1 to 1000): add to the cart, 303 to /
+//	GET  /api/session   {"user": string or null, "cart": {item: qty}, "flashes": [...]}
+//	POST /api/login     {"username": "..."} → {"user": "..."}
+//	POST /api/logout    → {}
+//	POST /api/cart      {"item": "...", "qty": N} → {"cart": {...}}
+//
+// Bad input is a 400 with {"error": "..."} (the page with a message for the
+// forms), and the session is unchanged. A session store that is down gives
+// 503: JSON on /api/*, a page elsewhere; the app recovers by itself when
+// the store is back. SIGINT or SIGTERM shut it down gracefully. It logs one
+// line per request with log/slog, never a cookie or session ID.
+//
+// Sessions end after 24 hours, or after 30 minutes without a request.
 package main
 
 import (
-	"log"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/memory"
+	"github.com/sessionware/sessions/backends"
+)
+
+const (
+	defaultAddr     = ":8080"
+	shutdownTimeout = 10 * time.Second
 )
 
 func main() {
-	store := memory.New()
-	defer store.Close()
-	r := gin.Default()
-	r.Use(sessions.Sessions("session", store))
-	r.POST("/api/login", func(c *gin.Context) {
-		var in struct {
-			Username string `json:"username" binding:"required"`
-		}
-		if err := c.ShouldBindJSON(&in); err != nil {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "username required"})
+	if os.Getenv(gin.EnvGinMode) == "" {
+		gin.SetMode(gin.ReleaseMode)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
 			return
 		}
-		s := sessions.Default(c)
-		s.Renew()
-		s.Set("user", in.Username)
-		c.JSON(http.StatusOK, gin.H{"user": in.Username})
-	})
-	r.POST("/api/cart", func(c *gin.Context) {
-		var in struct {
-			Item string `json:"item" binding:"required"`
-			Qty  int    `json:"qty" binding:"required,min=1,max=1000"`
-		}
-		if err := c.ShouldBindJSON(&in); err != nil {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "item and qty (1-1000) required"})
-			return
-		}
-		s := sessions.Default(c)
-		s.Update("cart", func(old any) any {
-			cart, _ := old.(map[string]int)
-			if cart == nil {
-				cart = map[string]int{}
+		fmt.Fprintln(os.Stderr, "example:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is done, then shuts down gracefully. It reads the
+// flags from args and ADDR, SESSION_STORE and SESSION_KEYS from the
+// environment, and logs to stderr. If ready is not nil, it receives the
+// address the server listens on.
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	goredis.SetLogger(redisLogger{logger}) // go-redis logs through slog too
+
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := defaultAddr
+	if a := os.Getenv("ADDR"); a != "" {
+		addr = a
+	}
+	fs.StringVar(&addr, "addr", addr, "`address` to listen on (default from ADDR, else "+defaultAddr+")")
+	secure := fs.Bool("secure", false, "mark the session cookie Secure (serve behind HTTPS)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: example [-addr host:port] [-secure]")
+		fmt.Fprintln(stderr, "environment: ADDR, SESSION_STORE (default memory://), SESSION_KEYS (for cookie://)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; see -h", fs.Args())
+	}
+
+	cfg := backends.FromEnv()
+	if cfg.Scheme() == "cookie" && len(cfg.Keys) == 0 {
+		key := make([]byte, backends.KeySize)
+		rand.Read(key)
+		cfg.Keys = []string{base64.StdEncoding.EncodeToString(key)}
+		logger.Warn("SESSION_KEYS is not set: sealing cookies with a random key, so sessions will not survive a restart; set SESSION_KEYS to base64 32-byte keys (head -c 32 /dev/urandom | base64)")
+	}
+	store, err := cfg.Open()
+	if err != nil {
+		return fmt.Errorf("session store (%s): %w", backends.EnvStore, err)
+	}
+	defer func() {
+		if c, ok := store.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				logger.Warn("closing the session store", "error", err)
 			}
-			cart[in.Item] += in.Qty
-			return cart
-		})
-		cart, _ := sessions.Get[map[string]int](s, "cart")
-		c.JSON(http.StatusOK, gin.H{"cart": cart})
-	})
-	r.GET("/api/session", func(c *gin.Context) {
-		s := sessions.Default(c)
-		cart, _ := sessions.Get[map[string]int](s, "cart")
-		c.JSON(http.StatusOK, gin.H{"user": s.Get("user"), "cart": cart})
-	})
-	r.POST("/api/logout", func(c *gin.Context) {
-		sessions.Default(c).Destroy()
-		c.JSON(http.StatusOK, gin.H{})
-	})
-	log.Fatal(r.Run(":8080"))
+		}
+	}()
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           newApp(store, logger, sessions.WithSecure(*secure)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "sessions", cfg)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight", "timeout", shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// redisLogger sends go-redis's own log lines (such as failed dials while
+// Redis is down) to slog, so that every line the app writes is structured.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "component", "go-redis")
 }

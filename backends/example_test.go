@@ -1,0 +1,61 @@
+package backends_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/backends"
+)
+
+// A program takes its store from the environment (SESSION_STORE and
+// SESSION_KEYS), so that switching backends needs no code change.
+func ExampleFromEnv() {
+	cfg := backends.FromEnv() // SESSION_STORE unset: memory://
+	store, err := cfg.Open()
+	if err != nil {
+		log.Fatal(err) // a wrong URL or key: stop at start-up
+	}
+	defer store.(io.Closer).Close()
+
+	r := gin.New()
+	r.Use(sessions.Sessions("session", store))
+	fmt.Println(cfg)
+	// Output: store=memory://
+}
+
+func ExampleOpen() {
+	store, err := backends.Open("memory://?max_entries=100000&cleanup=5m")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.(io.Closer).Close()
+	fmt.Printf("%T\n", store)
+	// Output: *memory.Store
+}
+
+// A mistake is an error at start-up that says what is accepted.
+func ExampleOpen_error() {
+	_, err := backends.Open("memory://?max_entries=many")
+	fmt.Println(errors.Is(err, backends.ErrConfig))
+	fmt.Println(err)
+	// Output:
+	// true
+	// backends: invalid session store configuration: memory://: option max_entries="many": not an integer; accepted: an integer ≥ 0, 0 for no bound; default 0
+}
+
+// Programs that read a config file decode a Config from it.
+func ExampleConfig_Open() {
+	cfg := backends.Config{Store: "redis://:secret@localhost:6379/0?prefix=shop:"}
+	store, err := cfg.Open() // no I/O yet: a server that is down gives 503s until it is back
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.(io.Closer).Close()
+	fmt.Println(cfg) // the password is not printed
+	// Output: store=redis://localhost:6379/0
+}

@@ -1,0 +1,113 @@
+package backends
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/memcached"
+)
+
+var _ io.Closer = (*memcached.Store)(nil)
+
+func init() {
+	register(backend{schemes: []string{"memcached"}, open: openMemcached})
+}
+
+// memcachedForms lists the memcached URLs accepted.
+const memcachedForms = "memcached://host1:11211,host2:11211?prefix=P&timeout=D&max_idle=N or memcached:///path/to/memcached.sock?…"
+
+// DefaultMemcachedPort is the port of a memcached address given without one.
+const DefaultMemcachedPort = "11211"
+
+// openMemcached opens memcached://h1[:port],h2[:port][?prefix=P&timeout=D&max_idle=N]
+// or memcached:///socket/path[?…].
+func openMemcached(scheme, rest, _ string, _ Config) (sessions.Store, error) {
+	head, query, err := splitRest(scheme, rest)
+	if err != nil {
+		return nil, err
+	}
+	hosts, path, _ := strings.Cut(head, "/")
+	if strings.Contains(hosts, "@") {
+		return nil, configErr("memcached://: memcached has no user or password; accepted: %s", memcachedForms)
+	}
+	var addrs []string
+	switch {
+	case hosts == "" && path != "":
+		addrs = []string{"/" + path} // a Unix socket
+	case path != "":
+		return nil, configErr("memcached://: the URL must not have a path after the servers, got %q; accepted: %s", "/"+printable(path), memcachedForms)
+	default:
+		if addrs, err = memcachedAddrs(hosts); err != nil {
+			return nil, err
+		}
+	}
+	var opts []memcached.Option
+	err = parseOptions(scheme, query, []option{
+		{name: "prefix", accepts: "a non-empty string put before every key, such as sess:", set: func(v string) error {
+			opts = append(opts, memcached.WithPrefix(v))
+			if v == "" {
+				return errEmpty
+			}
+			return nil
+		}},
+		{name: "timeout", accepts: "a duration from 1ms to 1m such as 200ms, the socket read/write timeout", set: func(v string) error {
+			d, err := durationOption(v, time.Millisecond, time.Minute)
+			opts = append(opts, memcached.WithTimeout(d))
+			return err
+		}},
+		{name: "max_idle", accepts: "an integer from 1 to 10000, idle connections kept per server", set: func(v string) error {
+			n, err := intOption(v, 1, 10000)
+			opts = append(opts, memcached.WithMaxIdleConns(n))
+			return err
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, err := memcached.Open(addrs, opts...)
+	if err != nil {
+		return nil, configErr("memcached://: %s", printable(err.Error()))
+	}
+	return s, nil
+}
+
+// memcachedAddrs parses the comma-separated server list.
+func memcachedAddrs(hosts string) ([]string, error) {
+	const accepted = "accepted: memcached://host1:11211,host2:11211 (the port defaults to 11211; IPv6 as [::1]:11211) or memcached:///path/to/memcached.sock"
+	if hosts == "" {
+		return nil, configErr("memcached://: no server; %s", accepted)
+	}
+	var addrs []string
+	for i, h := range strings.Split(hosts, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return nil, configErr("memcached://: server %d is empty; %s", i+1, accepted)
+		}
+		host, port, err := net.SplitHostPort(h)
+		if err != nil {
+			// No port: "host", "[::1]" or a bare IPv6 address.
+			host, port = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), DefaultMemcachedPort
+			if strings.Contains(host, ":") && !strings.HasPrefix(h, "[") {
+				return nil, configErr("memcached://: server %q: an IPv6 address must be in brackets; %s", printable(h), accepted)
+			}
+		}
+		if host == "" || strings.ContainsAny(host, "[] /\\") {
+			return nil, configErr("memcached://: server %q has no valid host; %s", printable(h), accepted)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, configErr("memcached://: server %q has an invalid port; %s", printable(h), accepted)
+		}
+		addr := net.JoinHostPort(host, port)
+		for j, a := range addrs {
+			if a == addr {
+				return nil, configErr("memcached://: server %d (%s) is the same as server %d; %s", i+1, printable(addr), j+1, accepted)
+			}
+		}
+		addrs = append(addrs, addr)
+	}
+	return addrs, nil
+}

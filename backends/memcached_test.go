@@ -1,0 +1,53 @@
+package backends_test
+
+import (
+	"io"
+	"testing"
+
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/backends"
+	"github.com/sessionware/sessions/internal/testserver"
+)
+
+func TestOpenMemcached(t *testing.T) {
+	const typ = "*memcached.Store"
+	runOpenCases(t, []openCase{
+		{name: "One", url: "memcached://127.0.0.1:11211", wantType: typ},
+		{name: "DefaultPort", url: "memcached://127.0.0.1", wantType: typ},
+		{name: "Several", url: "memcached://127.0.0.1:11211,127.0.0.2:11211, 127.0.0.3", wantType: typ},
+		{name: "Localhost", url: "memcached://localhost:11211/", wantType: typ},
+		{name: "IPv6", url: "memcached://[::1]:11211,[::1]:11212", wantType: typ},
+		{name: "UnixSocket", url: "memcached:///run/memcached/memcached.sock?prefix=app:", wantType: typ},
+		{name: "Options", url: "memcached://127.0.0.1:11211,127.0.0.2:11211?prefix=sess:&timeout=200ms&max_idle=64", wantType: typ},
+
+		{name: "NoServer", url: "memcached://", wantErr: []string{"no server", "memcached://host1:11211,host2:11211"}},
+		{name: "EmptyServer", url: "memcached://127.0.0.1:11211,,127.0.0.2", wantErr: []string{"server 2 is empty"}},
+		{name: "BadPort", url: "memcached://127.0.0.1:http", wantErr: []string{`"127.0.0.1:http" has an invalid port`}},
+		{name: "PortOutOfRange", url: "memcached://127.0.0.1:70000", wantErr: []string{"invalid port"}},
+		{name: "NoHost", url: "memcached://:11211", wantErr: []string{"no valid host"}},
+		{name: "BareIPv6", url: "memcached://::1", wantErr: []string{"in brackets"}},
+		{name: "Duplicate", url: "memcached://127.0.0.1:11211,127.0.0.1", wantErr: []string{"server 2 (127.0.0.1:11211) is the same as server 1"}},
+		{name: "Password", url: "memcached://u:" + secret + "@127.0.0.1", wantErr: []string{"no user or password"}},
+		{name: "PathAfterServers", url: "memcached://127.0.0.1/x", wantErr: []string{"must not have a path"}},
+		{name: "UnknownOption", url: "memcached://127.0.0.1?pool=5", wantErr: []string{`unknown option "pool"`, "accepted: prefix (", "timeout (", "max_idle ("}},
+		{name: "EmptyPrefix", url: "memcached://127.0.0.1?prefix=", wantErr: []string{"prefix", "non-empty"}},
+		{name: "PrefixWithSpace", url: "memcached://127.0.0.1?prefix=a+b", wantErr: []string{"prefix"}},
+		{name: "TimeoutWithoutUnit", url: "memcached://127.0.0.1?timeout=200", wantErr: []string{"timeout", "not a duration", "200ms"}},
+		{name: "ZeroTimeout", url: "memcached://127.0.0.1?timeout=0s", wantErr: []string{"timeout", "out of range"}},
+		{name: "HugeMaxIdle", url: "memcached://127.0.0.1?max_idle=1000000", wantErr: []string{"max_idle", "out of range", "1 to 10000"}},
+		{name: "ZeroMaxIdle", url: "memcached://127.0.0.1?max_idle=0", wantErr: []string{"max_idle", "out of range"}},
+	})
+}
+
+func TestOpenMemcachedIsUsable(t *testing.T) {
+	srv := testserver.Memcached(t)
+	s, err := backends.Open("memcached://" + srv.Addr + "?prefix=backends-test:&timeout=200ms&max_idle=8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.(io.Closer).Close() })
+	if _, ok := s.(sessions.Toucher); !ok {
+		t.Errorf("the memcached store lost its Touch method: %T", s)
+	}
+	roundTrip(t, s)
+}

@@ -1,0 +1,710 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/backends"
+	"github.com/sessionware/sessions/internal/testserver"
+)
+
+// ---- test harness ---------------------------------------------------------
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// cookieRecorder remembers every session cookie value a client sent or
+// received, so that the logs can be checked for them.
+type cookieRecorder struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	values map[string]bool
+}
+
+func (r *cookieRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.note(req.Cookies())
+	resp, err := r.next.RoundTrip(req)
+	if err == nil {
+		r.note(resp.Cookies())
+	}
+	return resp, err
+}
+
+func (r *cookieRecorder) note(cs []*http.Cookie) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range cs {
+		if c.Name == cookieName && c.Value != "" {
+			r.values[c.Value] = true
+		}
+	}
+}
+
+func (r *cookieRecorder) seen() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for v := range r.values {
+		out = append(out, v)
+	}
+	return out
+}
+
+// harness is the app served over real HTTP on a loopback port.
+type harness struct {
+	t      *testing.T
+	srv    *httptest.Server
+	logs   *syncBuffer
+	cookie *cookieRecorder
+}
+
+// serve starts the app on store. At the end of the test it checks that no
+// session cookie value the clients saw appears in the logs.
+func serve(t *testing.T, store sessions.Store) *harness {
+	t.Helper()
+	h := &harness{t: t, logs: &syncBuffer{}, cookie: &cookieRecorder{next: http.DefaultTransport, values: map[string]bool{}}}
+	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.srv = httptest.NewServer(newApp(store, logger))
+	t.Cleanup(func() {
+		h.srv.Close()
+		logs := h.logs.String()
+		for _, v := range h.cookie.seen() {
+			if strings.Contains(logs, v) {
+				t.Errorf("the logs contain a session cookie value:\n%s", logs)
+			}
+		}
+		for _, s := range []string{"Cookie:", "Set-Cookie", "HttpOnly"} { // no header dumps
+			if strings.Contains(logs, s) {
+				t.Errorf("the logs mention %q:\n%s", s, logs)
+			}
+		}
+	})
+	return h
+}
+
+// client returns a new browser-like client with its own cookie jar.
+func (h *harness) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{h: h, Client: &http.Client{
+		Jar:       jar,
+		Transport: h.cookie,
+		Timeout:   30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // see the 303s
+		},
+	}}
+}
+
+type client struct {
+	h *harness
+	*http.Client
+}
+
+// response is an answer, body read.
+type response struct {
+	status int
+	header http.Header
+	body   string
+	json   map[string]any
+}
+
+func (c *client) do(method, path, contentType, body string) response {
+	c.h.t.Helper()
+	req, err := http.NewRequest(method, c.h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		c.h.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		c.h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.h.t.Fatalf("%s %s: reading the body: %v", method, path, err)
+	}
+	r := response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(b, &r.json); err != nil {
+			c.h.t.Fatalf("%s %s: invalid JSON %q: %v", method, path, b, err)
+		}
+	}
+	return r
+}
+
+func (c *client) postJSON(path, body string) response {
+	return c.do(http.MethodPost, path, "application/json", body)
+}
+
+func (c *client) postForm(path string, form url.Values) response {
+	return c.do(http.MethodPost, path, "application/x-www-form-urlencoded", form.Encode())
+}
+
+func (c *client) get(path string) response { return c.do(http.MethodGet, path, "", "") }
+
+// session returns GET /api/session, failing the test unless it is a 200.
+func (c *client) session() map[string]any {
+	c.h.t.Helper()
+	r := c.get("/api/session")
+	if r.status != http.StatusOK {
+		c.h.t.Fatalf("GET /api/session: %d %s", r.status, r.body)
+	}
+	return r.json
+}
+
+// sessionCookie returns the client's session cookie value, or "".
+func (c *client) sessionCookie() string {
+	u, _ := url.Parse(c.h.srv.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == cookieName {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func want(t *testing.T, what string, got, wanted any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, wanted) {
+		t.Errorf("%s = %#v, want %#v", what, got, wanted)
+	}
+}
+
+// countingStore counts the writes that reach a store.
+type countingStore struct {
+	sessions.Store
+	saves, deletes, touches atomic.Int64
+}
+
+func (s *countingStore) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
+	s.saves.Add(1)
+	return s.Store.Save(ctx, key, data, version, ttl)
+}
+
+func (s *countingStore) Delete(ctx context.Context, key string) error {
+	s.deletes.Add(1)
+	return s.Store.Delete(ctx, key)
+}
+
+func (s *countingStore) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	s.touches.Add(1)
+	return s.Store.(sessions.Toucher).Touch(ctx, key, ttl)
+}
+
+func (s *countingStore) writes() int64 { return s.saves.Load() + s.deletes.Load() + s.touches.Load() }
+
+// open opens a store through package backends and closes it at the end of
+// the test.
+func open(t *testing.T, cfg backends.Config) sessions.Store {
+	t.Helper()
+	s, err := cfg.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.(io.Closer).Close() })
+	return s
+}
+
+// testKey is a cookie key for tests.
+const testKey = "05VnOwArLX8EFBuqlkIyX+0zVK3KybN+mz5VJ6uHuSM="
+
+// backendCase is one backend the app runs on in a test.
+type backendCase struct {
+	name string
+	open func(t *testing.T) sessions.Store
+}
+
+func memoryBackend() backendCase {
+	return backendCase{"memory", func(t *testing.T) sessions.Store { return open(t, backends.Config{Store: "memory://"}) }}
+}
+
+func cookieBackend() backendCase {
+	return backendCase{"cookie", func(t *testing.T) sessions.Store {
+		return open(t, backends.Config{Store: "cookie://", Keys: []string{testKey}})
+	}}
+}
+
+func memcachedBackend() backendCase {
+	return backendCase{"memcached", func(t *testing.T) sessions.Store {
+		return open(t, backends.Config{Store: "memcached://" + testserver.Memcached(t).Addr + "?prefix=example-test:"})
+	}}
+}
+
+func redisBackend() backendCase {
+	return backendCase{"redis", func(t *testing.T) sessions.Store {
+		return open(t, backends.Config{Store: "redis://" + testserver.Redis(t).Addr + "/0?prefix=example-test:"})
+	}}
+}
+
+// ---- tests ------------------------------------------------------------------
+
+// TestAPI walks the JSON API as a client would, on every backend.
+func TestAPI(t *testing.T) {
+	for _, b := range []backendCase{memoryBackend(), cookieBackend(), memcachedBackend(), redisBackend()} {
+		t.Run(b.name, func(t *testing.T) {
+			h := serve(t, b.open(t))
+			c := h.client()
+
+			want(t, "anonymous session", c.session(), map[string]any{"user": nil, "cart": map[string]any{}, "flashes": []any{}})
+			if v := c.sessionCookie(); v != "" {
+				t.Errorf("reading an empty session set a cookie %q", v)
+			}
+
+			r := c.postJSON("/api/login", `{"username": "  alice "}`)
+			want(t, "login status", r.status, http.StatusOK)
+			want(t, "login answer", r.json, map[string]any{"user": "alice"})
+			want(t, "login Cache-Control", r.header.Values("Cache-Control"), []string{"no-store"})
+			first := c.sessionCookie()
+			if first == "" {
+				t.Fatal("login set no session cookie")
+			}
+
+			r = c.postJSON("/api/cart", `{"item": "pencil", "qty": 10}`)
+			want(t, "cart answer", r.json, map[string]any{"cart": map[string]any{"pencil": 10.0}})
+			r = c.postJSON("/api/cart", `{"item": "eraser", "qty": 5}`)
+			r = c.postJSON("/api/cart", `{"item": "pencil", "qty": 25}`)
+			want(t, "cart answer", r.json, map[string]any{"cart": map[string]any{"pencil": 35.0, "eraser": 5.0}})
+
+			want(t, "session", c.session(), map[string]any{
+				"user": "alice", "cart": map[string]any{"pencil": 35.0, "eraser": 5.0}, "flashes": []any{"Welcome, alice!"},
+			})
+			want(t, "flashes read twice", c.session()["flashes"], []any{})
+
+			// Logging in again renews the session ID and keeps the cart.
+			c.postJSON("/api/login", `{"username": "bob"}`)
+			if second := c.sessionCookie(); second == first {
+				t.Error("login did not renew the session ID")
+			}
+			s := c.session()
+			want(t, "user after second login", s["user"], "bob")
+			want(t, "cart after second login", s["cart"], map[string]any{"pencil": 35.0, "eraser": 5.0})
+
+			r = c.postJSON("/api/logout", ``)
+			want(t, "logout", r.status, http.StatusOK)
+			want(t, "logout answer", r.json, map[string]any{})
+			want(t, "session after logout", c.session(), map[string]any{"user": nil, "cart": map[string]any{}, "flashes": []any{}})
+			if v := c.sessionCookie(); v != "" {
+				t.Errorf("logout left the cookie %q", v)
+			}
+		})
+	}
+}
+
+// TestLogoutRevokesServerSide checks that a copy of the cookie taken before
+// logout no longer works on the server-side stores.
+func TestLogoutRevokesServerSide(t *testing.T) {
+	h := serve(t, open(t, backends.Config{Store: "memory://"}))
+	c := h.client()
+	c.postJSON("/api/login", `{"username": "alice"}`)
+	stolen := c.sessionCookie()
+	c.postJSON("/api/logout", ``)
+
+	thief := h.client()
+	u, _ := url.Parse(h.srv.URL)
+	thief.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: stolen}})
+	want(t, "user with a cookie copied before logout", thief.session()["user"], nil)
+}
+
+// TestPage walks the HTML page and its forms.
+func TestPage(t *testing.T) {
+	for _, b := range []backendCase{memoryBackend(), cookieBackend()} {
+		t.Run(b.name, func(t *testing.T) {
+			h := serve(t, b.open(t))
+			c := h.client()
+
+			r := c.get("/")
+			want(t, "page status", r.status, http.StatusOK)
+			for _, s := range []string{`id="login-form"`, `id="cart-empty"`, `id="add-form"`, "Content-Security-Policy"} {
+				if !strings.Contains(r.body+fmt.Sprint(r.header), s) {
+					t.Errorf("the anonymous page lacks %q", s)
+				}
+			}
+
+			r = c.postForm("/login", url.Values{"username": {"<alice>"}})
+			want(t, "login status", r.status, http.StatusSeeOther)
+			want(t, "login Cache-Control", r.header.Values("Cache-Control"), []string{"no-store"})
+			if len(r.header.Values("Set-Cookie")) != 1 {
+				t.Errorf("login set the cookies %q, want one", r.header.Values("Set-Cookie"))
+			}
+			want(t, "login redirect", r.header.Get("Location"), "/")
+
+			r = c.postForm("/cart", url.Values{"item": {"pencil"}, "qty": {"2"}})
+			want(t, "cart status", r.status, http.StatusSeeOther)
+			r = c.postForm("/cart", url.Values{"item": {"eraser"}, "qty": {"3"}})
+
+			r = c.get("/")
+			want(t, "page Cache-Control", r.header.Values("Cache-Control"), []string{"no-store"})
+			for _, s := range []string{
+				`<strong id="user">&lt;alice&gt;</strong>`, // escaped
+				"Welcome, &lt;alice&gt;!", "Added 2 × pencil.", "Added 3 × eraser.",
+				`<tr data-item="eraser"><td class="item">eraser</td><td class="qty">3</td></tr>`,
+				`<tr data-item="pencil"><td class="item">pencil</td><td class="qty">2</td></tr>`,
+				`id="logout"`,
+			} {
+				if !strings.Contains(r.body, s) {
+					t.Errorf("the page lacks %q:\n%s", s, r.body)
+				}
+			}
+			if r = c.get("/"); strings.Contains(r.body, "Welcome") {
+				t.Error("a flash message showed twice")
+			}
+
+			r = c.postForm("/logout", nil)
+			want(t, "logout status", r.status, http.StatusSeeOther)
+			r = c.get("/")
+			if !strings.Contains(r.body, `id="login-form"`) || !strings.Contains(r.body, `id="cart-empty"`) {
+				t.Errorf("after logout the page is not the anonymous one:\n%s", r.body)
+			}
+		})
+	}
+}
+
+// TestBadInput sends bad input to every route that takes some, and checks
+// the 400, its message, and that the session did not change: no write
+// reached the store and no cookie was set.
+func TestBadInput(t *testing.T) {
+	long := strings.Repeat("x", maxName+1)
+	for _, tc := range []struct {
+		name, path, contentType, body string
+		status                        int
+		wantMsg                       string
+	}{
+		{"EmptyUsername", "/api/login", "application/json", `{"username": ""}`, 400, "username is required"},
+		{"BlankUsername", "/api/login", "application/json", `{"username": "   "}`, 400, "username is required"},
+		{"MissingUsername", "/api/login", "application/json", `{}`, 400, "username is required"},
+		{"NullUsername", "/api/login", "application/json", `{"username": null}`, 400, "username is required"},
+		{"NumericUsername", "/api/login", "application/json", `{"username": 7}`, 400, "username must be a string"},
+		{"LongUsername", "/api/login", "application/json", `{"username": "` + long + `"}`, 400, "at most 64 characters"},
+		{"ControlCharUsername", "/api/login", "application/json", `{"username": "a\u0000b"}`, 400, "not allowed"},
+		{"MalformedLogin", "/api/login", "application/json", `{"username": "alice"`, 400, "malformed JSON"},
+		{"TrailingData", "/api/login", "application/json", `{"username": "alice"} {}`, 400, "malformed JSON"},
+		{"ArrayLogin", "/api/login", "application/json", `["alice"]`, 400, "malformed JSON"},
+		{"EmptyBody", "/api/login", "application/json", ``, 400, "malformed JSON"},
+		{"HugeBody", "/api/login", "application/json", `{"username": "` + strings.Repeat("a", maxBodySize) + `"}`, 413, "too large"},
+
+		{"MissingItem", "/api/cart", "application/json", `{"qty": 1}`, 400, "item is required"},
+		{"EmptyItem", "/api/cart", "application/json", `{"item": "", "qty": 1}`, 400, "item is required"},
+		{"MissingQty", "/api/cart", "application/json", `{"item": "pencil"}`, 400, "qty is required"},
+		{"ZeroQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 0}`, 400, "qty must be a whole number from 1 to 1000"},
+		{"NegativeQty", "/api/cart", "application/json", `{"item": "pencil", "qty": -3}`, 400, "qty must be"},
+		{"TooManyQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 1001}`, 400, "qty must be"},
+		{"FractionalQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 1.5}`, 400, "qty must be"},
+		{"ExponentQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 1e2}`, 400, "qty must be"},
+		{"StringQty", "/api/cart", "application/json", `{"item": "pencil", "qty": "2"}`, 400, "qty must be"},
+		{"NullQty", "/api/cart", "application/json", `{"item": "pencil", "qty": null}`, 400, "qty must be"},
+		{"HugeQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 99999999999999999999}`, 400, "qty must be"},
+		{"MalformedCart", "/api/cart", "application/json", `{"item": "pencil", "qty": 2,}`, 400, "malformed JSON"},
+
+		{"FormEmptyUsername", "/login", "application/x-www-form-urlencoded", `username=`, 400, "username is required"},
+		{"FormNoUsername", "/login", "application/x-www-form-urlencoded", ``, 400, "username is required"},
+		{"FormMissingItem", "/cart", "application/x-www-form-urlencoded", `qty=1`, 400, "item is required"},
+		{"FormZeroQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=0`, 400, "qty must be a whole number from 1 to 1000"},
+		{"FormWordQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=two`, 400, "qty must be"},
+		{"FormPlusQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=%2B5`, 400, "qty must be"},
+		{"FormMissingQty", "/cart", "application/x-www-form-urlencoded", `item=pencil`, 400, "qty must be"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &countingStore{Store: open(t, backends.Config{Store: "memory://"})}
+			h := serve(t, store)
+			c := h.client()
+			c.postJSON("/api/login", `{"username": "alice"}`)
+			c.postJSON("/api/cart", `{"item": "pencil", "qty": 2}`)
+			c.session() // consumes the welcome flash
+			before := c.session()
+			cookie := c.sessionCookie()
+			writes := store.writes()
+
+			r := c.do(http.MethodPost, tc.path, tc.contentType, tc.body)
+			want(t, "status", r.status, tc.status)
+			msg := r.body
+			if r.json != nil {
+				msg, _ = r.json["error"].(string)
+			} else if !strings.Contains(r.body, `id="login-form"`) && !strings.Contains(r.body, `id="user"`) {
+				t.Errorf("the form error is not the page:\n%s", r.body)
+			}
+			if !strings.Contains(msg, tc.wantMsg) {
+				t.Errorf("error %q does not contain %q", msg, tc.wantMsg)
+			}
+			if sc := r.header.Values("Set-Cookie"); len(sc) > 0 {
+				t.Errorf("bad input set a cookie: %q", sc)
+			}
+			if n := store.writes() - writes; n != 0 {
+				t.Errorf("bad input made %d writes to the store", n)
+			}
+			want(t, "session after bad input", c.session(), before)
+			want(t, "cookie after bad input", c.sessionCookie(), cookie)
+		})
+	}
+}
+
+func TestCartLimit(t *testing.T) {
+	h := serve(t, open(t, backends.Config{Store: "memory://"}))
+	c := h.client()
+	for i := range maxItems {
+		if r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": "item %d", "qty": 1}`, i)); r.status != http.StatusOK {
+			t.Fatalf("item %d: %d %s", i, r.status, r.body)
+		}
+	}
+	r := c.postJSON("/api/cart", `{"item": "one more", "qty": 1}`)
+	want(t, "status of a new item in a full cart", r.status, http.StatusBadRequest)
+	r = c.postJSON("/api/cart", `{"item": "item 3", "qty": 1}`)
+	want(t, "status of more of an item in a full cart", r.status, http.StatusOK)
+}
+
+// TestConcurrentCartAdds sends 40 concurrent adds of one item to one
+// session; none may be lost.
+func TestConcurrentCartAdds(t *testing.T) {
+	const n = 40
+	for _, b := range []backendCase{memoryBackend(), memcachedBackend(), redisBackend()} {
+		t.Run(b.name, func(t *testing.T) {
+			h := serve(t, b.open(t))
+			c := h.client()
+			c.postJSON("/api/login", `{"username": "alice"}`)
+			var wg sync.WaitGroup
+			statuses := make(chan string, n)
+			for range n {
+				wg.Go(func() {
+					req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/cart", strings.NewReader(`{"item": "pencil", "qty": 1}`))
+					resp, err := c.Do(req)
+					if err != nil {
+						statuses <- err.Error()
+						return
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						statuses <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+					}
+				})
+			}
+			wg.Wait()
+			close(statuses)
+			for s := range statuses {
+				t.Errorf("an add failed: %s", s)
+			}
+			want(t, "cart after 40 concurrent adds", c.session()["cart"], map[string]any{"pencil": float64(n)})
+		})
+	}
+}
+
+// TestBackendDown stops the server-side store's server: the API answers
+// 503 with JSON, the page is a readable 503 page, the cookie is kept; when
+// the server is back the app works again by itself.
+func TestBackendDown(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(testing.TB, ...string) *testserver.Server
+		url   string
+	}{
+		{"memcached", testserver.Memcached, "memcached://%s?timeout=200ms"},
+		{"redis", testserver.Redis, "redis://%s/0?dial_timeout=200ms&read_timeout=200ms&max_retries=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := tc.start(t)
+			h := serve(t, open(t, backends.Config{Store: fmt.Sprintf(tc.url, srv.Addr)}))
+			c := h.client()
+			c.postJSON("/api/login", `{"username": "alice"}`)
+			c.postJSON("/api/cart", `{"item": "pencil", "qty": 2}`)
+			cookie := c.sessionCookie()
+
+			srv.Stop()
+			for _, path := range []string{"/api/session", "/api/cart", "/api/login", "/api/logout"} {
+				var r response
+				if path == "/api/session" {
+					r = c.get(path)
+				} else {
+					r = c.postJSON(path, `{"username": "bob", "item": "pencil", "qty": 1}`)
+				}
+				want(t, path+" status with the store down", r.status, http.StatusServiceUnavailable)
+				want(t, path+" answer with the store down", r.json, map[string]any{"error": "session store unavailable"})
+			}
+			r := c.get("/")
+			want(t, "page status with the store down", r.status, http.StatusServiceUnavailable)
+			want(t, "page type", r.header.Get("Content-Type"), "text/html; charset=utf-8")
+			if !strings.Contains(r.body, "Sessions are unavailable") || !strings.Contains(r.body, `<a href="/">Try again</a>`) {
+				t.Errorf("the page with the store down is not readable:\n%s", r.body)
+			}
+			r = c.postForm("/cart", url.Values{"item": {"pencil"}, "qty": {"1"}})
+			want(t, "form post status with the store down", r.status, http.StatusServiceUnavailable)
+			if loc := r.header.Get("Location"); loc != "" {
+				t.Errorf("the 503 page redirects to %q", loc)
+			}
+			want(t, "cookie with the store down", c.sessionCookie(), cookie)
+
+			srv.Start() // empty: the sessions are gone, the app works again
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				r = c.get("/api/session")
+				if r.status == http.StatusOK || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			want(t, "session status after the store is back", r.status, http.StatusOK)
+			r = c.postJSON("/api/login", `{"username": "alice"}`)
+			want(t, "login after the store is back", r.status, http.StatusOK)
+			r = c.postJSON("/api/cart", `{"item": "pencil", "qty": 3}`)
+			want(t, "cart after the store is back", r.json, map[string]any{"cart": map[string]any{"pencil": 3.0}})
+
+			if logs := h.logs.String(); !strings.Contains(logs, `"status":503`) || !strings.Contains(logs, `"level":"ERROR"`) {
+				t.Errorf("the 503s are not logged as errors:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestCrossOrigin refuses a form post from another site.
+func TestCrossOrigin(t *testing.T) {
+	h := serve(t, open(t, backends.Config{Store: "memory://"}))
+	c := h.client()
+	for _, hdr := range []http.Header{
+		{"Sec-Fetch-Site": {"cross-site"}},
+		{"Origin": {"https://evil.example"}},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/login", strings.NewReader("username=mallory"))
+		req.Header = hdr
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want(t, fmt.Sprintf("status of a cross-origin post %v", hdr), resp.StatusCode, http.StatusForbidden)
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+			t.Errorf("a cross-origin post set a cookie: %q", sc)
+		}
+	}
+}
+
+// TestLogs checks the request log lines: one per request, structured,
+// without the cookie or session ID (which serve checks for every test),
+// nor the query string.
+func TestLogs(t *testing.T) {
+	h := serve(t, open(t, backends.Config{Store: "memory://"}))
+	c := h.client()
+	c.postJSON("/api/login", `{"username": "alice"}`)
+	id := c.sessionCookie()
+	c.get("/?token=secret-query")
+	c.postJSON("/api/cart", `{"item": "pencil", "qty": 0}`)
+	c.postForm("/logout", nil)
+
+	lines := strings.Split(strings.TrimSpace(h.logs.String()), "\n")
+	want(t, "log lines", len(lines), 4)
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]any{"msg": "request", "method": "POST", "path": "/api/login", "status": 200.0, "client": "127.0.0.1"} {
+		want(t, "log attribute "+k, first[k], v)
+	}
+	if _, ok := first["duration"]; !ok {
+		t.Error("no duration in the log line")
+	}
+	logs := h.logs.String()
+	if strings.Contains(logs, "secret-query") {
+		t.Errorf("the logs contain the query string:\n%s", logs)
+	}
+	if id == "" || strings.Contains(logs, id) {
+		t.Errorf("the logs contain the session ID %q:\n%s", id, logs)
+	}
+}
+
+// TestPanicIsLoggedWithoutHeaders checks the recovery middleware.
+func TestPanicIsLoggedWithoutHeaders(t *testing.T) {
+	logs := &syncBuffer{}
+	r := newApp(open(t, backends.Config{Store: "memory://"}), slog.New(slog.NewTextHandler(logs, nil)))
+	r.GET("/boom", func(c *gin.Context) { panic("boom") })
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/boom", nil)
+	req.Header.Set("Cookie", cookieName+"=the-cookie-value")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want(t, "status after a panic", resp.StatusCode, http.StatusInternalServerError)
+	out := logs.String()
+	if !strings.Contains(out, "boom") || !strings.Contains(out, "status=500") {
+		t.Errorf("the panic is not logged:\n%s", out)
+	}
+	if strings.Contains(out, "the-cookie-value") || strings.Contains(out, "Cookie") {
+		t.Errorf("the panic log shows the cookie:\n%s", out)
+	}
+}
+
+// TestCookieTooLarge fills a cookie session past what a cookie holds: the
+// add that does not fit is a 400 with a message, and the session keeps
+// what it had.
+func TestCookieTooLarge(t *testing.T) {
+	h := serve(t, cookieBackend().open(t))
+	c := h.client()
+	c.postJSON("/api/login", `{"username": "alice"}`)
+	c.session()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	name := func() string { // incompressible: random CJK characters, 3 bytes each
+		var b strings.Builder
+		for range maxName {
+			b.WriteRune(rune(0x4e00 + rnd.IntN(0x5000)))
+		}
+		return b.String()
+	}
+	for i := range maxItems {
+		before, cookie := c.session(), c.sessionCookie()
+		item := name()
+		r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": %q, "qty": 1}`, item))
+		if r.status == http.StatusOK {
+			continue
+		}
+		want(t, "status of an add that does not fit", r.status, http.StatusBadRequest)
+		want(t, "error", r.json["error"], "the session is too large to keep in a cookie, so this change was not saved")
+		want(t, "session after an add that does not fit", c.session(), before)
+		want(t, "cookie after an add that does not fit", c.sessionCookie(), cookie)
+
+		r = c.postForm("/cart", url.Values{"item": {item}, "qty": {"1"}})
+		want(t, "form status of an add that does not fit", r.status, http.StatusBadRequest)
+		if !strings.Contains(r.body, "too large to keep in a cookie") {
+			t.Errorf("the page does not say why:\n%s", r.body)
+		}
+		want(t, "session after a form add that does not fit", c.session(), before)
+		t.Logf("item %d did not fit", i+1)
+		return
+	}
+	t.Fatalf("%d items of %d random CJK characters fit in a cookie", maxItems, maxName)
+}
