@@ -279,8 +279,22 @@ func (s *Session) setCookie(value string, maxAge int) error {
 		h["Set-Cookie"] = slices.DeleteFunc(old, func(v string) bool { return strings.HasPrefix(v, prefix) })
 	}
 	h.Add("Set-Cookie", b.String())
-	h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+	keepSetCookieOutOfCaches(h)
 	return nil
+}
+
+// keepSetCookieOutOfCaches makes sure no shared cache stores the
+// Set-Cookie header: it adds no-cache="Set-Cookie" to Cache-Control unless
+// the handler already forbade caching (no-store, private, no-cache).
+func keepSetCookieOutOfCaches(h http.Header) {
+	cc := h.Get("Cache-Control")
+	switch {
+	case cc == "":
+		h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+	case strings.Contains(cc, "no-store") || strings.Contains(cc, "private") || strings.Contains(cc, "no-cache"):
+	default:
+		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
+	}
 }
 
 // validCookieName reports whether name is an RFC 6265 cookie name (a token).
@@ -317,19 +331,21 @@ func (w *responseWriter) WriteHeaderNow() {
 	}
 }
 
-// errDropped is returned for writes after the error handler answered.
-var errDropped = errors.New("sessions: response already answered by the session error handler")
+// ErrAnswered is returned to a handler's writes after the session's error
+// handler has answered the request (a load or save failed): the handler's
+// own response is dropped. Gin records it in c.Errors, beside the cause.
+var ErrAnswered = errors.New("sessions: the session error handler already answered this request")
 
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if !w.s.beforeWrite() {
-		return 0, errDropped
+		return 0, ErrAnswered
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 func (w *responseWriter) WriteString(str string) (int, error) {
 	if !w.s.beforeWrite() {
-		return 0, errDropped
+		return 0, ErrAnswered
 	}
 	return w.ResponseWriter.WriteString(str)
 }
@@ -342,7 +358,7 @@ func (w *responseWriter) Flush() {
 
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.s.beforeWrite() {
-		return nil, nil, errDropped
+		return nil, nil, ErrAnswered
 	}
 	return w.ResponseWriter.Hijack()
 }

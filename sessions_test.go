@@ -713,3 +713,28 @@ func TestTooLargeAnswers500(t *testing.T) {
 		t.Fatalf("a store failure answered %d, want 503", resp.StatusCode)
 	}
 }
+
+func TestCacheControlIsMergedNotReplaced(t *testing.T) {
+	tests := []struct{ set, want string }{
+		{"", `no-cache="Set-Cookie"`},
+		{"no-store", "no-store"},
+		{"private, max-age=60", "private, max-age=60"},
+		{"public, max-age=3600", `public, max-age=3600, no-cache="Set-Cookie"`},
+	}
+	for _, tc := range tests {
+		r := gin.New()
+		r.Use(sessions.Sessions("sid", newFlaky(t)))
+		r.POST("/", func(c *gin.Context) {
+			if tc.set != "" {
+				c.Header("Cache-Control", tc.set)
+			}
+			sessions.Default(c).Set("a", 1)
+			c.String(200, "ok")
+		})
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("POST", "/", nil))
+		if got := w.Header().Get("Cache-Control"); got != tc.want {
+			t.Errorf("handler set %q: Cache-Control %q, want %q", tc.set, got, tc.want)
+		}
+	}
+}

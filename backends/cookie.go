@@ -96,7 +96,7 @@ func cookieKeyErr(keys [][]byte, err error) error {
 		msg := kerr.Error()
 		why := "the cookie store refuses it"
 		switch {
-		case strings.Contains(msg, "times the byte"):
+		case strings.Contains(msg, "copies of one byte"):
 			why = "all its bytes are equal: it is not random"
 		case strings.Contains(msg, "printable"):
 			why = "it is printable text (a password, or a key encoded twice?), not random bytes"

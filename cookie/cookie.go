@@ -281,7 +281,7 @@ func checkKey(key []byte) error {
 		printable = printable && b >= 0x20 && b < 0x7f
 	}
 	if same {
-		return fmt.Errorf("cookie: the key is %d times the byte %#x, not random: %s", KeySize, key[0], howTo)
+		return fmt.Errorf("cookie: the key is %d copies of one byte, not random: %s", KeySize, howTo)
 	}
 	if printable {
 		// 32 random bytes are all printable ASCII with probability 2⁻⁵⁶.

@@ -82,7 +82,7 @@ func TestNewRejectsBadKeys(t *testing.T) {
 		{"old key duplicates the key", good, [][]byte{good}, ""},
 		{"short old key", good, [][]byte{newKey(t), good[:8]}, "old key 2: cookie: the key must be exactly 32 random bytes, not 8"},
 		{"nil old key", good, [][]byte{nil}, "old key 1"},
-		{"zero old key", good, [][]byte{make([]byte, 32)}, "old key 1: cookie: the key is 32 times the byte 0x0"},
+		{"zero old key", good, [][]byte{make([]byte, 32)}, "old key 1: cookie: the key is 32 copies of one byte"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
