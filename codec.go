@@ -292,14 +292,21 @@ func appendPayload(b []byte, v reflect.Value, depth int) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(v.Len())+1)
 		// Sorted keys make the encoding deterministic, which change
 		// detection relies on.
-		keys := v.MapKeys()
-		sortKeys(keys)
+		pairs := make([]pair, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			k := it.Key()
+			if (k.Kind() == reflect.Float32 || k.Kind() == reflect.Float64) && math.IsNaN(k.Float()) {
+				return nil, errors.New("sessions: cannot encode a map with a NaN key")
+			}
+			pairs = append(pairs, pair{k, it.Value()})
+		}
+		sortPairs(pairs)
 		var err error
-		for _, k := range keys {
-			if b, err = appendPayload(b, k, depth+1); err != nil {
+		for _, p := range pairs {
+			if b, err = appendPayload(b, p.k, depth+1); err != nil {
 				return nil, err
 			}
-			if b, err = appendPayload(b, v.MapIndex(k), depth+1); err != nil {
+			if b, err = appendPayload(b, p.v, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -308,26 +315,29 @@ func appendPayload(b []byte, v reflect.Value, depth int) ([]byte, error) {
 	return nil, fmt.Errorf("sessions: cannot encode a %s", t)
 }
 
-// sortKeys orders map keys (of a scalar type) so that encodings are
-// deterministic.
-func sortKeys(keys []reflect.Value) {
-	if len(keys) < 2 {
+// pair is one map entry.
+type pair struct{ k, v reflect.Value }
+
+// sortPairs orders map entries by key (of a scalar type, NaN excluded) so
+// that encodings are deterministic.
+func sortPairs(ps []pair) {
+	if len(ps) < 2 {
 		return
 	}
-	switch keys[0].Kind() {
+	switch ps[0].k.Kind() {
 	case reflect.String:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+		slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.k.String(), b.k.String()) })
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
+		slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.k.Int(), b.k.Int()) })
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
+		slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.k.Uint(), b.k.Uint()) })
 	case reflect.Float32, reflect.Float64:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) })
+		slices.SortFunc(ps, func(a, b pair) int { return cmp.Compare(a.k.Float(), b.k.Float()) })
 	case reflect.Bool:
-		slices.SortFunc(keys, func(a, b reflect.Value) int {
-			if a.Bool() == b.Bool() {
+		slices.SortFunc(ps, func(a, b pair) int {
+			if a.k.Bool() == b.k.Bool() {
 				return 0
-			} else if b.Bool() {
+			} else if b.k.Bool() {
 				return -1
 			}
 			return 1

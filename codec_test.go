@@ -137,3 +137,12 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestDefaultCodecRefusesNaNMapKeys(t *testing.T) {
+	if _, err := DefaultCodec.Marshal(map[float64]int{math.NaN(): 1, 1: 2}); err == nil {
+		t.Fatal("a NaN map key encoded")
+	}
+	if _, err := DefaultCodec.Marshal(map[string]any{"m": map[float32]bool{float32(math.NaN()): true}}); err == nil {
+		t.Fatal("a nested NaN map key encoded")
+	}
+}

@@ -51,6 +51,7 @@ type Session struct {
 	destroyed    bool // Destroy was called: the cookie must go unless new values come
 	reseal       bool // a cookie session opened with an old key
 	hadCookie    bool // the request carried a cookie of this name
+	cookieSet    bool // this response sets the cookie (an earlier Save)
 
 	finished   bool // the handler chain returned without a panic
 	headerSent bool // the response header went out: no more Set-Cookie
@@ -68,14 +69,15 @@ const (
 
 // slot is one key of the session.
 type slot struct {
-	key     string
-	enc     []byte // the encoding as last loaded or saved; nil if never stored
-	val     any
-	decoded bool // val holds the value
-	present bool // the key has a value (false: deleted)
-	exposed bool // a mutable value was handed out: compare its encoding at commit
-	set     bool // replaced or deleted since the last save, not only through Update
-	updates []func(any) any
+	key      string
+	enc      []byte // the encoding as last loaded or saved; nil if never stored
+	val      any
+	decoded  bool // val holds the value
+	present  bool // the key has a value (false: deleted)
+	exposed  bool // a mutable value was handed out: compare its encoding at commit
+	jsonView bool // val is JSON's generic view of a value stored as JSON
+	set      bool // replaced or deleted since the last save, not only through Update
+	updates  []func(any) any
 
 	changed bool   // scratch of commit: differs from enc
 	newEnc  []byte // scratch of commit: the new encoding
@@ -209,8 +211,20 @@ func (s *Session) value(sl *slot) any {
 			_ = s.c.Error(fmt.Errorf("sessions: cannot decode key %q: %w", sl.key, err))
 		}
 		sl.val, sl.decoded = v, true
+		_, binary := s.m.cfg.codec.(binaryCodec)
+		sl.jsonView = binary && len(sl.enc) > 0 && sl.enc[0] == tJSON
 	}
 	return sl.val
+}
+
+// expose notes that v, the value of sl, was handed to the handler: if it
+// can be changed in place, the commit compares its encoding. JSON's generic
+// view of a struct is read-only (change it with Set), since encoding it
+// again would not give the struct's JSON back.
+func (sl *slot) expose(v any) {
+	if !sl.jsonView && mutable(v) {
+		sl.exposed = true
+	}
 }
 
 // ID returns the session's ID, the value of its cookie for server-side
@@ -248,9 +262,7 @@ func (s *Session) Get(key string) any {
 		return nil
 	}
 	v := s.value(sl)
-	if mutable(v) {
-		sl.exposed = true
-	}
+	sl.expose(v)
 	return v
 }
 
@@ -269,9 +281,7 @@ func Get[T any](s *Session, key string) (T, bool) {
 	}
 	v := s.value(sl)
 	if t, ok := v.(T); ok {
-		if mutable(t) {
-			sl.exposed = true
-		}
+		sl.expose(t)
 		return t, true
 	}
 	// Kept as JSON (a struct): decode the stored bytes into T, unless the
@@ -279,7 +289,8 @@ func Get[T any](s *Session, key string) (T, bool) {
 	if into, ok := s.m.cfg.codec.(IntoUnmarshaler); ok && sl.enc != nil && !sl.set && sl.updates == nil {
 		var t T
 		if into.UnmarshalInto(sl.enc, &t) == nil {
-			sl.val, sl.exposed = t, true
+			sl.val, sl.jsonView = t, false
+			sl.expose(t)
 			return t, true
 		}
 	}
@@ -287,8 +298,10 @@ func Get[T any](s *Session, key string) (T, bool) {
 	rv := reflect.ValueOf(v)
 	tt := reflect.TypeFor[T]()
 	if rv.IsValid() && rv.Kind() == tt.Kind() && rv.Type().ConvertibleTo(tt) {
+		// The slot keeps its own type; the conversion shares its storage,
+		// so a change in place is still seen.
 		t := rv.Convert(tt).Interface().(T)
-		sl.val, sl.exposed = t, true
+		sl.expose(v)
 		return t, true
 	}
 	return zero, false
@@ -301,7 +314,7 @@ func (s *Session) Set(key string, v any) {
 		return
 	}
 	sl := s.findOrAdd(key)
-	sl.val, sl.decoded, sl.present, sl.set, sl.updates = v, true, true, true, nil
+	sl.val, sl.decoded, sl.present, sl.set, sl.updates, sl.jsonView = v, true, true, true, nil, false
 	sl.exposed = mutable(v)
 }
 
@@ -328,7 +341,7 @@ func (s *Session) Update(key string, fn func(old any) any) {
 	}
 	sl := s.findOrAdd(key)
 	v := fn(s.value(sl))
-	sl.val, sl.decoded, sl.present = v, true, true
+	sl.val, sl.decoded, sl.present, sl.jsonView = v, true, true, false
 	sl.updates = append(sl.updates, fn)
 	sl.exposed = mutable(v)
 }
@@ -501,7 +514,7 @@ func (s *Session) commit() error {
 		}
 		s.oldKey = ""
 	}
-	if s.destroyed && s.isNew && s.hadCookie {
+	if s.destroyed && s.isNew && (s.hadCookie || s.cookieSet) {
 		if err := s.setCookie("", -1); err != nil {
 			return err
 		}
@@ -560,6 +573,9 @@ func (s *Session) refreshDue(now time.Time) bool {
 // request's changes when another request saved first.
 func (s *Session) write(now time.Time) error {
 	m := s.m
+	if (m.sealer != nil || s.isNew || s.renewed) && (s.headerSent || s.w.ResponseWriter.Written()) {
+		return ErrHeaderWritten // it would need a cookie: do not store what no cookie points to
+	}
 	s.ensureID()
 	if m.sealer != nil {
 		s.rec.id = s.id
@@ -644,19 +660,19 @@ func (s *Session) reload() error {
 	s.version, s.versionKnown, s.touched, s.compact = r.Version, true, r.Touched, r.Compact
 	for i := range mine {
 		sl := &mine[i]
-		if !sl.changed {
+		if !sl.changed && !sl.set && sl.updates == nil {
 			continue
 		}
 		f := s.findOrAdd(sl.key)
 		if sl.set || sl.updates == nil {
-			f.val, f.decoded, f.present, f.set, f.exposed = sl.val, true, sl.present, true, sl.exposed
+			f.val, f.decoded, f.present, f.set, f.exposed, f.jsonView = sl.val, true, sl.present, true, sl.exposed, false
 			continue
 		}
 		v := s.value(f)
 		for _, fn := range sl.updates {
 			v = fn(v)
 		}
-		f.val, f.decoded, f.present, f.updates, f.exposed = v, true, true, sl.updates, mutable(v)
+		f.val, f.decoded, f.present, f.updates, f.exposed, f.jsonView = v, true, true, sl.updates, mutable(v), false
 	}
 	if s.cleared {
 		for i := range s.rec.slots {

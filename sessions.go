@@ -49,7 +49,10 @@ type manager struct {
 
 // Sessions returns the middleware that gives every request a session kept
 // in store under the cookie called name. Several middlewares with different
-// names may be installed; Named finds each, Default the first. It panics if
+// names may be installed; Named finds each, Default the first. Install
+// gin.Recovery (or your own recovery) before it, as gin.Default does: a
+// panic below the middleware then saves nothing, whereas a recovery below
+// it turns the panic into a normal response, which commits. It panics if
 // name is not a valid cookie name or store is nil: both are programming
 // errors, caught at start-up.
 func Sessions(name string, store Store, opts ...Option) gin.HandlerFunc {
@@ -128,9 +131,13 @@ func (s *Session) fail(err error) {
 		s.c.Abort()
 		return
 	}
+	// The error handler answers instead of the handler: drop what described
+	// the handler's response, and our own cookie.
 	h := s.w.ResponseWriter.Header()
-	h.Del("Content-Type")
-	h.Del("Set-Cookie")
+	for _, k := range droppedHeaders {
+		h.Del(k)
+	}
+	s.dropCookie(h)
 	s.inHandler = true
 	s.m.cfg.errorHandler(s.c, err)
 	if !s.w.ResponseWriter.Written() && s.w.ResponseWriter.Status() < 400 {
@@ -274,13 +281,28 @@ func (s *Session) setCookie(value string, maxAge int) error {
 		b.WriteString("; SameSite=None")
 	}
 	h := s.w.ResponseWriter.Header()
+	s.dropCookie(h)
+	h.Add("Set-Cookie", b.String())
+	s.cookieSet = true
+	keepSetCookieOutOfCaches(h)
+	return nil
+}
+
+// droppedHeaders describe a response that the error handler replaces.
+var droppedHeaders = []string{
+	"Content-Type", "Content-Length", "Content-Encoding", "Content-Range", "Content-Disposition",
+	"Etag", "Last-Modified", "Location",
+}
+
+// dropCookie removes the Set-Cookie lines of this session's cookie.
+func (s *Session) dropCookie(h http.Header) {
 	prefix := s.m.name + "="
 	if old := h["Set-Cookie"]; len(old) > 0 {
 		h["Set-Cookie"] = slices.DeleteFunc(old, func(v string) bool { return strings.HasPrefix(v, prefix) })
+		if len(h["Set-Cookie"]) == 0 {
+			delete(h, "Set-Cookie")
+		}
 	}
-	h.Add("Set-Cookie", b.String())
-	keepSetCookieOutOfCaches(h)
-	return nil
 }
 
 // keepSetCookieOutOfCaches makes sure no shared cache stores the

@@ -2,11 +2,13 @@ package sessions_test
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/cookie"
 	"github.com/sessionware/sessions/memory"
 )
 
@@ -736,5 +739,166 @@ func TestCacheControlIsMergedNotReplaced(t *testing.T) {
 		if got := w.Header().Get("Cache-Control"); got != tc.want {
 			t.Errorf("handler set %q: Cache-Control %q, want %q", tc.set, got, tc.want)
 		}
+	}
+}
+
+// Regression tests from the core review.
+
+func TestPlainGetOfAStructIsReadOnly(t *testing.T) {
+	type user struct {
+		Name string
+		Age  int
+	}
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		r.POST("/", func(c *gin.Context) { sessions.Default(c).Set("u", user{"ann", 30}); c.String(200, "ok") })
+		r.GET("/plain", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get("u")) })
+		r.GET("/typed", func(c *gin.Context) {
+			u, ok := sessions.Get[user](sessions.Default(c), "u")
+			c.String(200, "%v %v", u, ok)
+		})
+		r.GET("/generic", func(c *gin.Context) {
+			m, ok := sessions.Get[map[string]any](sessions.Default(c), "u")
+			c.String(200, "%v %v", m["Name"], ok)
+		})
+	})
+	a.expect("POST", "/", 200, "ok")
+	saves := store.saves.Load()
+	a.expect("GET", "/plain", 200, "map[Age:30 Name:ann]")
+	a.expect("GET", "/generic", 200, "ann true")
+	a.expect("GET", "/typed", 200, "{ann 30} true")
+	if store.saves.Load() != saves {
+		t.Fatal("reading a struct wrote the session")
+	}
+}
+
+func TestGetOfANamedMapKeepsTheStoredType(t *testing.T) {
+	type cart map[string]int
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		r.POST("/", func(c *gin.Context) { sessions.Default(c).Set("c", map[string]int{"a": 1}); c.String(200, "ok") })
+		r.GET("/typed", func(c *gin.Context) {
+			ct, ok := sessions.Get[cart](sessions.Default(c), "c")
+			c.String(200, "%v %v", ct, ok)
+		})
+		r.POST("/typed", func(c *gin.Context) {
+			ct, _ := sessions.Get[cart](sessions.Default(c), "c")
+			ct["b"] = 2 // in place, through the named type
+			c.String(200, "ok")
+		})
+		r.GET("/plain", func(c *gin.Context) { c.String(200, "%T", sessions.Default(c).Get("c")) })
+	})
+	a.expect("POST", "/", 200, "ok")
+	saves := store.saves.Load()
+	a.expect("GET", "/typed", 200, "map[a:1] true")
+	if store.saves.Load() != saves {
+		t.Fatal("a read-only Get[named map] wrote the session")
+	}
+	a.expect("GET", "/plain", 200, "map[string]int")
+	a.expect("POST", "/typed", 200, "ok")
+	a.expect("GET", "/typed", 200, "map[a:1 b:2] true")
+}
+
+func TestClearThenSetSurvivesAConflict(t *testing.T) {
+	store := newFlaky(t)
+	inside, release := make(chan struct{}), make(chan struct{})
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/slow", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Clear()
+			s.Set("a", "1") // the value it already had
+			inside <- struct{}{}
+			<-release
+			c.String(200, "ok")
+		})
+	})
+	a.expect("POST", "/set/a/1", 200, "ok")
+	a.expect("POST", "/set/b/1", 200, "ok")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequest("POST", a.srv.URL+"/slow", nil)
+		if resp, err := a.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-inside
+	a.expect("POST", "/set/a/2", 200, "ok")
+	close(release)
+	<-done
+	a.expect("GET", "/keys", 200, "[a]")
+	a.expect("GET", "/get/a", 200, "1")
+}
+
+func TestErrorAnswerDropsTheHandlersContentHeaders(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		r.POST("/", func(c *gin.Context) {
+			sessions.Default(c).Set("k", "v")
+			c.Header("Content-Length", "5")
+			c.Header("ETag", `"x"`)
+			c.Header("Location", "/elsewhere")
+			c.Header("X-Kept", "yes")
+			c.String(200, "hello")
+		})
+	})
+	store.down.Store(true)
+	resp, body := a.do("POST", "/")
+	if resp.StatusCode != 503 || !strings.Contains(body, "unavailable") {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if resp.Header.Get("ETag") != "" || resp.Header.Get("Location") != "" || resp.Header.Get("X-Kept") != "yes" {
+		t.Fatalf("headers of the error answer: %v", resp.Header)
+	}
+}
+
+func TestNoOrphanRecordAfterTheHeader(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		r.POST("/", func(c *gin.Context) {
+			c.String(200, "written")
+			sessions.Default(c).Set("x", 1) // a new session: no cookie can point to it now
+		})
+	})
+	resp := a.expect("POST", "/", 200, "written")
+	if setCookieOf(resp) != "" || store.Len() != 0 || store.saves.Load() != 0 {
+		t.Fatalf("Set-Cookie %q, %d stored, %d saves", setCookieOf(resp), store.Len(), store.saves.Load())
+	}
+}
+
+func TestHugeLifetime(t *testing.T) {
+	a := newApp(t, newFlaky(t), basicRoutes, sessions.WithLifetime(math.MaxInt64))
+	a.expect("POST", "/set/k/v", 200, "ok")
+	a.expect("GET", "/get/k", 200, "v")
+}
+
+func TestSaveThenDestroyLeavesNoCookieSession(t *testing.T) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	cs, err := cookie.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, store := range map[string]sessions.Store{"cookie": cs, "memory": newFlaky(t)} {
+		t.Run(name, func(t *testing.T) {
+			a := newApp(t, store, func(r *gin.Engine) {
+				basicRoutes(r)
+				r.POST("/", func(c *gin.Context) {
+					s := sessions.Default(c)
+					s.Set("user", "admin")
+					if err := s.Save(); err != nil {
+						t.Error(err)
+					}
+					s.Destroy()
+					c.String(200, "ok")
+				})
+			})
+			resp := a.expect("POST", "/", 200, "ok")
+			if sc := setCookieOf(resp); !strings.Contains(sc, "Max-Age=0") {
+				t.Fatalf("Save then Destroy sent %q, want an expired cookie", sc)
+			}
+			a.expect("GET", "/get/user", 200, "<nil>")
+		})
 	}
 }

@@ -6,6 +6,7 @@ package memory
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,7 +125,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 		return 0, err
 	}
 	now := s.now().UnixNano()
-	e := &entry{data: append([]byte(nil), data...), version: s.version.Add(1), expires: now + int64(ttl)}
+	e := &entry{data: append([]byte(nil), data...), version: s.version.Add(1), expires: deadline(now, ttl)}
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -143,6 +144,15 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 	}
 	sh.entries[key] = e
 	return e.version, nil
+}
+
+// deadline is now+ttl in Unix nanoseconds, saturating instead of wrapping
+// for a ttl of centuries.
+func deadline(now int64, ttl time.Duration) int64 {
+	if int64(ttl) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(ttl)
 }
 
 // evict removes expired entries, or else the one closest to expiry.
@@ -179,7 +189,7 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error 
 		return sessions.ErrNotFound
 	}
 	e := *old
-	e.expires, e.touched = now+int64(ttl), now
+	e.expires, e.touched = deadline(now, ttl), now
 	sh.entries[key] = &e
 	return nil
 }
