@@ -1,12 +1,16 @@
 # The two set-up commands of the README:
 #   go run ./example   the example app on the in-memory backend
 #   make test          every check and test; installs what the tests need
+# And: make bench      every benchmark, writes BENCHMARKS.md (about 10 min)
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: test deps lint unit run
 
-test: deps lint unit
+test: deps lint bench-lint unit bench-check
+
+# bench, bench-check, bench-lint: the benchmarks module (its own go.mod).
+include benchmarks/bench.mk
 
 # Servers and tools the tests start: installed when missing.
 deps:

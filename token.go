@@ -10,19 +10,6 @@ import (
 // (256 bits), base64url without padding.
 const idLen = 43
 
-const base64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-// base64Index maps a base64url character to its 6-bit value, or 0xff.
-var base64Index = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for i := 0; i < len(base64URL); i++ {
-		t[base64URL[i]] = byte(i)
-	}
-	return t
-}()
-
 // newID returns a fresh session ID (256 bits from crypto/rand, base64url)
 // and its store key.
 func newID() (id, key string) {
@@ -30,6 +17,10 @@ func newID() (id, key string) {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b[:]), storeKey(&b)
 }
+
+// strictBase64URL rejects non-canonical final characters, so each ID has
+// exactly one spelling.
+var strictBase64URL = base64.RawURLEncoding.Strict()
 
 // parseID decodes a session ID from a cookie. It accepts exactly what newID
 // produces (43 base64url characters, canonical final character) and
@@ -39,25 +30,10 @@ func parseID(v string) (raw [32]byte, ok bool) {
 	if len(v) != idLen {
 		return raw, false
 	}
-	var acc uint32
-	var bits uint
-	n := 0
-	for i := 0; i < idLen; i++ {
-		d := base64Index[v[i]]
-		if d == 0xff {
-			return raw, false
-		}
-		acc = acc<<6 | uint32(d)
-		bits += 6
-		if bits >= 8 {
-			bits -= 8
-			raw[n] = byte(acc >> bits)
-			n++
-			acc &= 1<<bits - 1
-		}
-	}
-	// 43 characters carry 258 bits; the 2 left over must be zero.
-	return raw, acc == 0
+	var src [idLen]byte
+	copy(src[:], v)
+	n, err := strictBase64URL.Decode(raw[:], src[:])
+	return raw, err == nil && n == len(raw)
 }
 
 // storeKey is the key a session is stored under: the SHA-256 of its raw ID,

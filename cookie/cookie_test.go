@@ -157,9 +157,9 @@ func TestSealOpenRoundTrip(t *testing.T) {
 		{"empty", []byte{}, false},
 		{"one byte", []byte{0}, false},
 		{"typical", randomBytes(200), false},
-		{"compressible below the threshold", text(511), false},
-		{"compressible at the threshold", text(512), true},
-		{"incompressible above the threshold", randomBytes(600), false},
+		{"compressible, fits", text(2800), false},
+		{"incompressible, fits", randomBytes(2800), false},
+		{"compressible, does not fit plain", text(3000), true},
 		{"compressible, large", text(20000), true},
 		{"compressible, largest", text(64 << 10), true},
 	}
@@ -442,26 +442,20 @@ func TestZeroStoreAndNilOption(t *testing.T) {
 
 func TestWithCompressionFalse(t *testing.T) {
 	key := newKey(t)
-	payload := bytes.Repeat([]byte("compressible "), 100)
+	payload := bytes.Repeat([]byte("compressible "), 400) // 5,200 bytes: fits only compressed
 	plain := newStore(t, key, cookie.WithCompression(false))
-	v, err := plain.Seal("s", payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(v) != sealedLen(len(payload)) {
-		t.Fatalf("WithCompression(false): a value of %d bytes, want %d, uncompressed", len(v), sealedLen(len(payload)))
+	if _, err := plain.Seal("s", payload); !errors.Is(err, cookie.ErrTooLarge) {
+		t.Fatalf("WithCompression(false): Seal of %d bytes: %v, want ErrTooLarge", len(payload), err)
 	}
 	compressed, err := newStore(t, key, cookie.WithCompression(true)).Seal("s", payload)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("WithCompression(true): %v", err)
 	}
-	if len(compressed) >= len(v) {
+	if len(compressed) >= sealedLen(len(payload)) {
 		t.Fatalf("WithCompression(true): a value of %d bytes, not compressed", len(compressed))
 	}
-	// Either store opens both.
-	for _, v := range []string{v, compressed} {
-		if p, _, err := plain.Open("s", v); err != nil || !bytes.Equal(p, payload) {
-			t.Fatalf("Open: %v", err)
-		}
+	// A store without compression still opens compressed cookies.
+	if p, _, err := plain.Open("s", compressed); err != nil || !bytes.Equal(p, payload) {
+		t.Fatalf("Open: %v", err)
 	}
 }
