@@ -1,0 +1,34 @@
+# The benchmarks' make targets. The root Makefile includes this file:
+#
+#   include benchmarks/bench.mk
+#
+# and adds bench-check to its test target, so the benchmarks never rot:
+#
+#   test: deps lint unit bench-check
+#
+# bench        every benchmark, latency harness and lost-update count;
+#              writes BENCHMARKS.md, docs/latency.png and the raw output in
+#              benchmarks/results/ (compare runs with benchstat: see
+#              BENCHMARKS.md). Run it on a quiet machine.
+# bench-check  compiles and runs each benchmark once, the latency harness in
+#              quick mode and the lost-update count: about a minute, no
+#              timing assertions.
+# bench-lint   gofmt, vet and staticcheck of the benchmarks module (its own
+#              go.mod, so the root's go vet ./... does not reach it).
+#
+# Settings: BENCHTIME (500ms), COUNT (6), CELL (2s per latency cell).
+
+GO ?= go
+BENCH_STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: bench bench-check bench-lint
+
+bench: deps
+	GO=$(GO) bash benchmarks/run.sh bench
+
+bench-check: deps
+	GO=$(GO) bash benchmarks/run.sh check
+
+bench-lint:
+	@out=$$(gofmt -l benchmarks); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	cd benchmarks && $(GO) vet ./... && $(GO) run $(BENCH_STATICCHECK) ./...

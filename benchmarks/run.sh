@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The benchmarks' two entry points (benchmarks/bench.mk wires them into make):
+#
+#   run.sh bench   every benchmark (several samples), the latency harness and
+#                  the lost-update count; writes results/bench.txt (raw
+#                  go test -bench output, for benchstat), results/latency.json,
+#                  ../BENCHMARKS.md and ../docs/latency.png. About 10 minutes.
+#   run.sh check   the never-rot check for the test command: vet, the shape
+#                  test, every benchmark once (-benchtime=1x), the latency
+#                  harness in quick mode with the lost-update count, and the
+#                  report, all into a temporary directory. About a minute;
+#                  asserts nothing about time.
+#
+# Settings (environment): GO (go), BENCHTIME (500ms), COUNT (6),
+# CELL (2s, time per latency cell), BENCH (., the -bench regexp).
+# Needs memcached and redis-server (scripts/install-deps.sh installs them);
+# every server it starts listens on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")"
+GO=${GO:-go}
+# The library is required through a replace (../): when it gains a
+# dependency, let go add it to this module's go.sum instead of failing.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+
+case "${1:-}" in
+bench)
+	mkdir -p results
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	count=${COUNT:-6}
+	$GO test -c -o "$tmp/bench.test" .
+	: >"$tmp/bench.txt"
+	# COUNT passes over the whole suite rather than -count: a load that
+	# comes and goes on the machine then spreads over every benchmark
+	# instead of hitting a few. -v keeps the reasons of skipped benchmarks
+	# (a peer refusing a shape) in the output; benchstat ignores them.
+	for i in $(seq "$count"); do
+		echo "== go test -bench, pass $i of $count (benchtime ${BENCHTIME:-500ms})"
+		"$tmp/bench.test" -test.run '^$' -test.bench "${BENCH:-.}" -test.benchmem \
+			-test.benchtime "${BENCHTIME:-500ms}" -test.timeout 30m -test.v >"$tmp/pass.txt" ||
+			{ cat "$tmp/pass.txt"; exit 1; }
+		grep -c 'ns/op' "$tmp/pass.txt" | sed 's/$/ results/'
+		cat "$tmp/pass.txt" >>"$tmp/bench.txt"
+	done
+	mv "$tmp/bench.txt" results/bench.txt
+	echo "== latency and lost updates (${CELL:-2s} per cell)"
+	$GO run ./cmd/latency -d "${CELL:-2s}" -out results/latency.json
+	echo "== report"
+	$GO run ./cmd/report -bench results/bench.txt -latency results/latency.json \
+		-out ../BENCHMARKS.md -chart ../docs/latency.png -reproduce "make bench"
+	;;
+check)
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	$GO vet ./...
+	$GO test -count=1 -run '^TestShapes$' -bench . -benchmem -benchtime=1x -v . >"$tmp/bench.txt" ||
+		{ cat "$tmp/bench.txt"; exit 1; }
+	grep -E '^(--- (FAIL|PASS): TestShapes|ok|FAIL)' "$tmp/bench.txt"
+	echo "$(grep -c 'ns/op' "$tmp/bench.txt") benchmarks ran once"
+	$GO run ./cmd/latency -quick -out "$tmp/latency.json" >"$tmp/latency.txt" ||
+		{ cat "$tmp/latency.txt"; exit 1; }
+	sed -n '/^lost updates/,$p' "$tmp/latency.txt"
+	$GO run ./cmd/report -bench "$tmp/bench.txt" -latency "$tmp/latency.json" \
+		-out "$tmp/BENCHMARKS.md" -chart "$tmp/latency.png" -reproduce "make bench-check"
+	;;
+*)
+	echo "usage: $0 bench|check" >&2
+	exit 2
+	;;
+esac
