@@ -22,15 +22,6 @@ type record struct {
 	slots     []slot
 }
 
-// size is an upper bound of the encoded length.
-func (r *record) size() int {
-	n := 1 + 3*binary.MaxVarintLen64 + len(r.id)
-	for i := range r.slots {
-		n += 2*binary.MaxVarintLen32 + len(r.slots[i].key) + max(len(r.slots[i].enc), len(r.slots[i].newEnc))
-	}
-	return n
-}
-
 func (r *record) appendTo(b []byte) []byte {
 	b = append(b, recordFormat)
 	b = binary.AppendVarint(b, r.created.UnixMilli())

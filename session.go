@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -588,9 +589,12 @@ func (s *Session) write(now time.Time) error {
 			return err
 		}
 	}
+	buf := recordBuffers.Get().(*[]byte)
+	defer putRecordBuffer(buf)
 	for attempt := 1; ; attempt++ {
 		s.rec.refreshed = now
-		data := s.encode()
+		data := s.rec.appendTo((*buf)[:0])
+		*buf = data
 		if m.sealer != nil {
 			value, err := m.sealer.Seal(m.name, data)
 			if err != nil {
@@ -685,8 +689,14 @@ func (s *Session) reload() error {
 }
 
 // encode builds the record with every slot's current encoding.
-func (s *Session) encode() []byte {
-	return s.rec.appendTo(make([]byte, 0, s.rec.size()))
+// recordBuffers recycle the encoded record: stores copy what Save is given
+// and sealers what Seal is given, so the buffer is free once they return.
+var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func putRecordBuffer(b *[]byte) {
+	if cap(*b) <= 64<<10 { // let a rare huge session's buffer go
+		recordBuffers.Put(b)
+	}
 }
 
 // settle makes the saved state the new base after a successful write.

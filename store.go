@@ -12,8 +12,8 @@ import (
 // the conformance suite that every Store must pass.
 //
 // A store treats Record.Data as opaque bytes and must not keep a reference
-// to the slice it is given (copy it); the middleware never modifies the Data
-// slice a store returns.
+// to the slice Save is given (copy it): the middleware reuses it. The
+// middleware never modifies the Data slice a store returns.
 type Store interface {
 	// Load returns the record stored under key, or ErrNotFound when there
 	// is none or it has expired.
@@ -70,7 +70,8 @@ type Toucher interface {
 // request; it never calls Load, Save or Delete.
 type Sealer interface {
 	// Seal encrypts and authenticates payload for the cookie called name
-	// and returns the cookie value.
+	// and returns the cookie value. It must not keep payload, which the
+	// middleware reuses.
 	Seal(name string, payload []byte) (string, error)
 	// Open reverses Seal. Any value that Seal did not produce for name,
 	// with one of the store's keys, is an error. rotated reports that an

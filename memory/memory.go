@@ -34,10 +34,11 @@ type Store struct {
 
 type shard struct {
 	mu      sync.RWMutex
-	entries map[string]*entry
+	entries map[string]entry
 }
 
-// entry is immutable once stored: a Save replaces it, a Touch replaces it.
+// entry is one stored session. Its data is never changed once stored: a
+// Save stores a new copy.
 type entry struct {
 	data    []byte
 	version uint64
@@ -86,7 +87,7 @@ func New(opts ...Option) *Store {
 		s.maxEntries = max(1, (o.maxEntries+shardCount-1)/shardCount)
 	}
 	for i := range s.shards {
-		s.shards[i].entries = make(map[string]*entry)
+		s.shards[i].entries = make(map[string]entry)
 	}
 	if o.cleanupInterval > 0 {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
@@ -106,9 +107,9 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	}
 	sh := s.shard(key)
 	sh.mu.RLock()
-	e := sh.entries[key]
+	e, ok := sh.entries[key]
 	sh.mu.RUnlock()
-	if e == nil || e.expires <= s.now().UnixNano() {
+	if !ok || e.expires <= s.now().UnixNano() {
 		return sessions.Record{}, sessions.ErrNotFound
 	}
 	r := sessions.Record{Data: e.data, Version: e.version}
@@ -125,21 +126,19 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 		return 0, err
 	}
 	now := s.now().UnixNano()
-	e := &entry{data: append([]byte(nil), data...), version: s.version.Add(1), expires: deadline(now, ttl)}
+	e := entry{data: append([]byte(nil), data...), version: s.version.Add(1), expires: deadline(now, ttl)}
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old := sh.entries[key]
-	if old != nil && old.expires <= now {
-		old = nil
-	}
+	old, exists := sh.entries[key]
+	exists = exists && old.expires > now
 	switch {
-	case version == 0 && old != nil:
+	case version == 0 && exists:
 		return 0, sessions.ErrConflict
-	case version != 0 && (old == nil || old.version != version):
+	case version != 0 && (!exists || old.version != version):
 		return 0, sessions.ErrConflict
 	}
-	if old == nil && s.maxEntries > 0 && len(sh.entries) >= s.maxEntries {
+	if !exists && s.maxEntries > 0 && len(sh.entries) >= s.maxEntries {
 		sh.evict(now)
 	}
 	sh.entries[key] = e
@@ -184,13 +183,12 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error 
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old := sh.entries[key]
-	if old == nil || old.expires <= now {
+	e, ok := sh.entries[key]
+	if !ok || e.expires <= now {
 		return sessions.ErrNotFound
 	}
-	e := *old
 	e.expires, e.touched = deadline(now, ttl), now
-	sh.entries[key] = &e
+	sh.entries[key] = e
 	return nil
 }
 
