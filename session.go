@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
@@ -742,5 +743,9 @@ func refreshInterval(idle time.Duration) time.Duration {
 // maxAge is the cookie's Max-Age in seconds: the rest of the lifetime.
 func maxAge(r *record, lifetime time.Duration, now time.Time) int {
 	d := r.created.Add(lifetime).Sub(now)
-	return max(int((d+time.Second-1)/time.Second), 1)
+	secs := int64(d / time.Second) // rounded up, without overflowing
+	if d%time.Second > 0 {
+		secs++
+	}
+	return int(max(min(secs, math.MaxInt32), 1))
 }

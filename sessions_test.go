@@ -869,7 +869,10 @@ func TestNoOrphanRecordAfterTheHeader(t *testing.T) {
 
 func TestHugeLifetime(t *testing.T) {
 	a := newApp(t, newFlaky(t), basicRoutes, sessions.WithLifetime(math.MaxInt64))
-	a.expect("POST", "/set/k/v", 200, "ok")
+	resp := a.expect("POST", "/set/k/v", 200, "ok")
+	if sc := setCookieOf(resp); !strings.Contains(sc, fmt.Sprintf("Max-Age=%d;", math.MaxInt32)) {
+		t.Fatalf("a lifetime of forever sent %q", sc)
+	}
 	a.expect("GET", "/get/k", 200, "v")
 }
 

@@ -191,7 +191,19 @@ func (c Config) Open() (sessions.Store, error) {
 	if b == nil {
 		return nil, configErr("unknown store scheme %q; accepted: %s", printable(scheme), acceptedSchemes())
 	}
+	if ambiguousUserInfo(rest) {
+		return nil, configErr("%s://: the user info (before the last \"@\") holds an unescaped \"?\", \"#\" or \"/\"; percent-encode it (%%3F, %%23, %%2F) so that the password is not read as options or a host", scheme)
+	}
 	return b.open(scheme, rest, raw, c)
+}
+
+// ambiguousUserInfo reports whether the text before the last "@" of a
+// URL's rest holds a character that would end the authority early, so that
+// part of a password would be read as a host, a path or options (and could
+// end up in a log line).
+func ambiguousUserInfo(rest string) bool {
+	at := strings.LastIndex(rest, "@")
+	return at >= 0 && strings.ContainsAny(rest[:at], "?#/")
 }
 
 // Scheme returns the scheme of c's store URL, lower-cased ("memory" for an
@@ -240,6 +252,9 @@ func Redact(rawURL string) string {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return "(unparsable URL)"
+	}
+	if ambiguousUserInfo(rest) {
+		return printable(strings.ToLower(scheme)) + "://(redacted)"
 	}
 	rest, _, _ = strings.Cut(rest, "?")
 	rest, _, _ = strings.Cut(rest, "#")

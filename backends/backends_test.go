@@ -349,3 +349,29 @@ func TestSplitKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswordsWithReservedCharactersNeverLeak(t *testing.T) {
+	for _, raw := range []string{
+		"redis://:S3cret#Pw@localhost:6379",
+		"redis://:S3cret?Pw@localhost:6379",
+		"redis://user:12345#Pw@localhost:6379",
+		"redis://user:12345?Pw@localhost:6379",
+		"redis://user:12/45Pw@localhost:6379",
+		"memory://:S3cretPw@localhost:6379",
+		"memcached://:S3cret?Pw@localhost:11211",
+	} {
+		_, err := backends.Open(raw)
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", raw)
+			continue
+		}
+		for _, secret := range []string{"S3cret", "Pw@", "12345", "12/45"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("Open(%q): the error shows %q: %v", raw, secret, err)
+			}
+			if strings.Contains(backends.Redact(raw), secret) {
+				t.Errorf("Redact(%q) = %q shows %q", raw, backends.Redact(raw), secret)
+			}
+		}
+	}
+}

@@ -22,7 +22,7 @@ func openMemory(scheme, rest, _ string, _ Config) (sessions.Store, error) {
 		return nil, err
 	}
 	if head != "" && head != "/" {
-		return nil, configErr("memory://: nothing may follow \"memory://\" but options, got %q; accepted: memory://?max_entries=N&cleanup=DURATION", printable(head))
+		return nil, configErr("memory://: nothing may follow \"memory://\" but options, got %q; accepted: memory://?max_entries=N&cleanup=DURATION", Redact("memory://" + head)[len("memory://"):])
 	}
 	var opts []memory.Option
 	err = parseOptions(scheme, query, []option{

@@ -21,7 +21,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/cookie"
 )
 
 // Limits of the input the app accepts.
@@ -29,7 +28,8 @@ const (
 	cookieName  = "session"
 	maxName     = 64      // characters in a username or an item name
 	maxQty      = 1000    // items added at once
-	maxItems    = 50      // distinct items in a cart, so a cart always fits a cookie
+	maxItems    = 50      // distinct items in a cart
+	maxFlashes  = 5       // pending flash messages kept in a session
 	maxBodySize = 4 << 10 // bytes of a request body
 	idleTimeout = 30 * time.Minute
 
@@ -71,9 +71,10 @@ func newApp(store sessions.Store, logger *slog.Logger, opts ...sessions.Option) 
 	)
 
 	r.GET("/", page)
-	r.POST("/login", formLogin)
-	r.POST("/logout", formLogout)
-	r.POST("/cart", formCart)
+	forms := r.Group("/", limitForm)
+	forms.POST("/login", formLogin)
+	forms.POST("/logout", formLogout)
+	forms.POST("/cart", formCart)
 
 	api := r.Group("/api")
 	api.GET("/session", apiSession)
@@ -120,6 +121,21 @@ func renderPage(c *gin.Context, status int, errMsg string, flashes bool) {
 	c.HTML(status, "index", d)
 }
 
+// limitForm reads a form body of at most maxBodySize bytes and answers 413
+// for a larger one, before any handler (or the session) sees it.
+func limitForm(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBodySize)
+	if err := c.Request.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			renderPage(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the form is too large: at most %d bytes", maxBodySize), false)
+		} else {
+			renderPage(c, http.StatusBadRequest, "the form could not be read", false)
+		}
+		c.Abort()
+	}
+}
+
 func page(c *gin.Context) { renderPage(c, http.StatusOK, "", true) }
 
 func formLogin(c *gin.Context) {
@@ -153,7 +169,7 @@ func formCart(c *gin.Context) {
 		renderPage(c, http.StatusBadRequest, msg, false)
 		return
 	}
-	sessions.Default(c).AddFlash(fmt.Sprintf("Added %d × %s.", qty, item))
+	flash(sessions.Default(c), fmt.Sprintf("Added %d × %s.", qty, item))
 	c.Redirect(http.StatusSeeOther, "/")
 }
 
@@ -266,11 +282,30 @@ func badRequest(c *gin.Context, msg string) {
 // ---- the session's content ----------------------------------------------
 
 // login sets the user under a new session ID (against session fixation)
-// and flashes a welcome.
+// and flashes a welcome. Another user's login on the same browser starts
+// from an empty session: nothing of the previous user is carried over (an
+// anonymous cart is).
 func login(s *sessions.Session, name string) {
+	if prev, ok := sessions.Get[string](s, keyUser); ok && prev != name {
+		s.Clear()
+	}
 	s.Renew()
 	s.Set(keyUser, name)
-	s.AddFlash("Welcome, " + name + "!")
+	flash(s, "Welcome, "+name+"!")
+}
+
+// flash adds a message for the next page, keeping at most maxFlashes
+// pending, so that a client that never reads them cannot grow its session.
+func flash(s *sessions.Session, msg string) {
+	if pending := s.Flashes(); len(pending) > 0 {
+		if len(pending) >= maxFlashes {
+			pending = pending[len(pending)-maxFlashes+1:]
+		}
+		for _, f := range pending {
+			s.AddFlash(f)
+		}
+	}
+	s.AddFlash(msg)
 }
 
 // cartOf returns the cart, never nil.
@@ -345,17 +380,18 @@ func validQty(v string) (int, string) {
 // sessionError answers a request whose session could not be loaded or
 // saved: JSON on /api/* (503 when the store failed, as
 // sessions.DefaultErrorHandler does), a readable page elsewhere. A session
-// too large for the cookie store is a 400: the change is not saved.
+// too large for its store (a cookie, a memcached item) is a 400: the change
+// is not saved, and retrying cannot help.
 func sessionError(c *gin.Context, err error) {
 	c.Writer.Header().Del("Location")
 	var se *sessions.StoreError
-	unavailable := errors.As(err, &se)
+	unavailable := errors.As(err, &se) && !errors.Is(err, sessions.ErrTooLarge)
 	if unavailable {
 		c.Header("Retry-After", "5")
 	}
 	api := strings.HasPrefix(c.Request.URL.Path, "/api/")
-	if errors.Is(err, cookie.ErrTooLarge) {
-		const msg = "the session is too large to keep in a cookie, so this change was not saved"
+	if errors.Is(err, sessions.ErrTooLarge) {
+		const msg = "the session is too large to keep, so this change was not saved"
 		if api {
 			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": msg})
 		} else {

@@ -306,13 +306,14 @@ func TestAPI(t *testing.T) {
 			})
 			want(t, "flashes read twice", c.session()["flashes"], []any{})
 
-			// Logging in again renews the session ID and keeps the cart.
-			c.postJSON("/api/login", `{"username": "bob"}`)
+			// Logging in again renews the session ID and keeps the cart
+			// (another user starts clean: TestAnotherUsersLoginStartsClean).
+			c.postJSON("/api/login", `{"username": "alice"}`)
 			if second := c.sessionCookie(); second == first {
 				t.Error("login did not renew the session ID")
 			}
 			s := c.session()
-			want(t, "user after second login", s["user"], "bob")
+			want(t, "user after second login", s["user"], "alice")
 			want(t, "cart after second login", s["cart"], map[string]any{"pencil": 35.0, "eraser": 5.0})
 
 			r = c.postJSON("/api/logout", ``)
@@ -438,6 +439,7 @@ func TestBadInput(t *testing.T) {
 		{"FormWordQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=two`, 400, "qty must be"},
 		{"FormPlusQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=%2B5`, 400, "qty must be"},
 		{"FormMissingQty", "/cart", "application/x-www-form-urlencoded", `item=pencil`, 400, "qty must be"},
+		{"FormHugeBody", "/login", "application/x-www-form-urlencoded", `username=` + strings.Repeat("a", 8<<20), 413, "the form is too large"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := &countingStore{Store: open(t, backends.Config{Store: "memory://"})}
@@ -693,13 +695,13 @@ func TestCookieTooLarge(t *testing.T) {
 			continue
 		}
 		want(t, "status of an add that does not fit", r.status, http.StatusBadRequest)
-		want(t, "error", r.json["error"], "the session is too large to keep in a cookie, so this change was not saved")
+		want(t, "error", r.json["error"], "the session is too large to keep, so this change was not saved")
 		want(t, "session after an add that does not fit", c.session(), before)
 		want(t, "cookie after an add that does not fit", c.sessionCookie(), cookie)
 
 		r = c.postForm("/cart", url.Values{"item": {item}, "qty": {"1"}})
 		want(t, "form status of an add that does not fit", r.status, http.StatusBadRequest)
-		if !strings.Contains(r.body, "too large to keep in a cookie") {
+		if !strings.Contains(r.body, "too large to keep") {
 			t.Errorf("the page does not say why:\n%s", r.body)
 		}
 		want(t, "session after a form add that does not fit", c.session(), before)
@@ -707,4 +709,54 @@ func TestCookieTooLarge(t *testing.T) {
 		return
 	}
 	t.Fatalf("%d items of %d random CJK characters fit in a cookie", maxItems, maxName)
+}
+
+func TestAnotherUsersLoginStartsClean(t *testing.T) {
+	h := serve(t, memoryBackend().open(t))
+	c := h.client()
+	c.postJSON("/api/cart", `{"item": "umbrella", "qty": 1}`) // anonymous cart: kept at login
+	c.postJSON("/api/login", `{"username": "alice"}`)
+	c.postJSON("/api/cart", `{"item": "diary", "qty": 1}`)
+	got := c.session()
+	want(t, "alice's cart", got["cart"], map[string]any{"umbrella": 1.0, "diary": 1.0})
+	c.postJSON("/api/login", `{"username": "bob"}`)
+	got = c.session()
+	want(t, "user", got["user"], "bob")
+	want(t, "bob's cart", got["cart"], map[string]any{})
+	want(t, "bob's flashes", got["flashes"], []any{"Welcome, bob!"})
+}
+
+func TestFlashesAreBounded(t *testing.T) {
+	h := serve(t, memoryBackend().open(t))
+	c := h.client()
+	for i := range 3 * maxFlashes {
+		c.postForm("/cart", url.Values{"item": {fmt.Sprint("item", i)}, "qty": {"1"}})
+	}
+	flashes, _ := c.session()["flashes"].([]any)
+	if len(flashes) != maxFlashes || flashes[maxFlashes-1] != fmt.Sprintf("Added 1 × item%d.", 3*maxFlashes-1) {
+		t.Fatalf("pending flashes after %d unread adds: %v", 3*maxFlashes, flashes)
+	}
+}
+
+// tooLargeStore fails every save as a server store does when a session is
+// over its item size limit (memcached.ErrTooLarge wraps sessions.ErrTooLarge).
+type tooLargeStore struct{ sessions.Store }
+
+func (tooLargeStore) Save(context.Context, string, []byte, uint64, time.Duration) (uint64, error) {
+	return 0, fmt.Errorf("test store: %w", sessions.ErrTooLarge)
+}
+
+func TestServerStoreTooLargeIsNotUnavailable(t *testing.T) {
+	h := serve(t, tooLargeStore{memoryBackend().open(t)})
+	c := h.client()
+	r := c.postJSON("/api/cart", `{"item": "piano", "qty": 1}`)
+	want(t, "API status", r.status, http.StatusBadRequest)
+	if ra := r.header.Get("Retry-After"); ra != "" {
+		t.Errorf("Retry-After %q for an error that retrying cannot fix", ra)
+	}
+	r = c.postForm("/cart", url.Values{"item": {"piano"}, "qty": {"1"}})
+	want(t, "page status", r.status, http.StatusBadRequest)
+	if strings.Contains(r.body, "unavailable") || !strings.Contains(r.body, "too large to keep") {
+		t.Errorf("the page says:\n%s", r.body)
+	}
 }

@@ -31,8 +31,9 @@
 // data alone, which drops the stamps. The price: an "append" changes the
 // CAS unique, so a request that saves concurrently with another's touch
 // takes one extra reload-and-retry; and a session that is only read, never
-// changed, grows by 8 bytes per refresh (at most lifetime / refresh
-// interval stamps: 11.5 KB for a 24-hour lifetime refreshed every minute).
+// changed, grows by 8 bytes per refresh, up to 64 stamps (512 bytes): then
+// Load sets Record.Compact and the next refresh is one save, which drops
+// them.
 // If an append is refused because the item would pass the server's size
 // limit, Touch still succeeds (the expiry did move); Touched then stays at
 // the last stamp that fitted, so later reads refresh each time until a

@@ -58,6 +58,19 @@ func (r *recorder) dial(ctx context.Context, network, addr string) (net.Conn, er
 	return &recordingConn{Conn: c, r: r}, nil
 }
 
+// count returns how many times verb was sent since the last take.
+func (r *recorder) count(verb string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, v := range r.verbs {
+		if v == verb {
+			n++
+		}
+	}
+	return n
+}
+
 // take returns the commands sent since the last call.
 func (r *recorder) take() []string {
 	r.mu.Lock()

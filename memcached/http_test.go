@@ -178,15 +178,12 @@ func TestTouchesRacingUpdatesLoseNothing(t *testing.T) {
 	b := browser(t)
 	want(t, b, "POST", web.URL+"/incr", 200, "ok")
 	const rounds, perRound = 5, 10
+	var verbs []string
 	for range rounds {
 		clock.Add(time.Minute) // a refresh is due for every reader
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*perRound)
-		for i := range 2 * perRound {
-			method, path := "POST", "/incr"
-			if i%2 == 0 {
-				method, path = "GET", "/get/user"
-			}
+		send := func(method, path string) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -197,6 +194,21 @@ func TestTouchesRacingUpdatesLoseNothing(t *testing.T) {
 				errs <- err
 			}()
 		}
+		// The readers load first (so each finds its refresh due), then the
+		// updates race with their touches.
+		verbs = append(verbs, rec.take()...)
+		for range perRound {
+			send("GET", "/get/user")
+		}
+		for deadline := time.Now().Add(10 * time.Second); rec.count("gets") < perRound; {
+			if time.Now().After(deadline) {
+				t.Fatal("the readers did not load within 10s")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		for range perRound {
+			send("POST", "/incr")
+		}
 		wg.Wait()
 		close(errs)
 		for err := range errs {
@@ -206,7 +218,7 @@ func TestTouchesRacingUpdatesLoseNothing(t *testing.T) {
 		}
 	}
 	want(t, b, "GET", web.URL+"/get/n", 200, fmt.Sprint(1+rounds*perRound))
-	verbs := rec.take()
+	verbs = append(verbs, rec.take()...)
 	if !slices.Contains(verbs, "append") || slices.Contains(verbs, "set") {
 		t.Fatalf("commands sent: %q; want touches (append) and never a set", verbs)
 	}

@@ -44,18 +44,24 @@ func NewRendezvousSelector(addrs ...string) (*RendezvousSelector, error) {
 			return nil, fmt.Errorf("memcached: server %q listed twice", a)
 		}
 		seen[a] = true
-		var err error
+		// Names are kept as written and resolved on every dial (gomemcache
+		// dials addr.String()), so a server that is not resolvable yet, or
+		// comes back on a new address, is reached without a restart.
 		if strings.Contains(a, "/") {
-			sel.addrs[i], err = net.ResolveUnixAddr("unix", a)
+			sel.addrs[i] = staticAddr{network: "unix", str: a}
 		} else {
-			if _, _, err = net.SplitHostPort(a); err == nil {
-				sel.addrs[i], err = net.ResolveTCPAddr("tcp", a)
+			host, port, err := net.SplitHostPort(a)
+			if err == nil && host == "" {
+				err = errors.New("want host:port")
 			}
+			if err == nil {
+				_, err = net.LookupPort("tcp", port) // a number or a service name; no DNS
+			}
+			if err != nil {
+				return nil, fmt.Errorf("memcached: server address %q: %w", a, err)
+			}
+			sel.addrs[i] = staticAddr{network: "tcp", str: a}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("memcached: server address %q: %w", a, err)
-		}
-		sel.addrs[i] = staticAddr{network: sel.addrs[i].Network(), str: sel.addrs[i].String()}
 		sel.seeds[i] = fmix64(fnv1a(a))
 	}
 	return sel, nil

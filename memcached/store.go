@@ -238,7 +238,11 @@ const maxRelative = 30 * 24 * 60 * 60
 // up to 30 days and absolute beyond. It is never 0 (which means "never
 // expires").
 func expiration(ttl time.Duration, now time.Time) int32 {
-	secs := int64((max(ttl, 0) + time.Second - 1) / time.Second)
+	ttl = max(ttl, 0)
+	secs := int64(ttl / time.Second) // rounded up below, without overflowing
+	if ttl%time.Second != 0 {
+		secs++
+	}
 	secs++
 	if secs <= maxRelative {
 		return int32(secs)

@@ -73,6 +73,15 @@ var errReplicaReads = errors.New("read_only, replica_only, route_by_latency and 
 // parseURL makes the client that rawURL names, and returns the URL's
 // prefix option if it has one.
 func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
+	// A password with an unescaped "/", "?" or "#" ends the host early, so
+	// that url.Parse reads the rest of it as a path or options, which an
+	// error would then print (or, after "#", silently drops the host).
+	if _, rest, ok := strings.Cut(rawURL, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.ContainsAny(rest[:at], "/?#") {
+			return nil, nil, errors.New("redis: the user info of the URL (before the last \"@\") holds an unescaped \"/\", \"?\" or \"#\": " +
+				"percent-encode them (%2F, %3F, %23) (the URL is not shown, as it may contain a password)")
+		}
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil || !strings.Contains(rawURL, "://") {
 		// url.Parse's error quotes the URL, password included.

@@ -875,3 +875,29 @@ func TestCancelledContext(t *testing.T) {
 	}
 	a.expect(t, "GET", "/get/user", 200, "alice")
 }
+
+func TestOpenRefusesAmbiguousUserInfo(t *testing.T) {
+	for _, raw := range []string{
+		"redis://app:/Xy9secretPW@cache.internal:6379",
+		"redis://:?Xy9secretPW@cache.internal:6379",
+		"redis://:#Xy9secretPW@cache.internal:6379/0",
+		"redis+sentinel://u:42/Xy9secretPW@s1:26379/0?master_name=m",
+		"redis+cluster://:a?Xy9secretPW@n1:7000",
+	} {
+		s, err := redis.Open(raw)
+		if err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "Xy9secretPW") {
+			t.Errorf("Open(%q): the error shows the password: %v", raw, err)
+		}
+	}
+	// An escaped password is fine.
+	s, err := redis.Open("redis://:a%2Fb%3Fc%23d@127.0.0.1:1/0")
+	if err != nil {
+		t.Fatalf("an escaped password: %v", err)
+	}
+	s.Close()
+}
