@@ -311,8 +311,9 @@ func newSealKey(key []byte) (sealKey, error) {
 
 // Seal encrypts and authenticates payload for the cookie called name with
 // the current key and returns the cookie value. A payload too large for a
-// cookie is compressed, unless WithCompression(false). It returns an error wrapping ErrTooLarge when
-// name=value would exceed 3900 bytes or payload exceeds 64 KiB. Each call
+// cookie is compressed, unless WithCompression(false). It returns an error
+// wrapping ErrTooLarge when name=value would exceed 3900 bytes or payload
+// exceeds 64 KiB. Each call
 // draws a fresh random nonce, so sealing the same payload twice gives
 // different values.
 func (s *Store) Seal(name string, payload []byte) (string, error) {
