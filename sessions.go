@@ -1,6 +1,6 @@
 // Package sessions gives every Gin request a session: a small map of values
 // that survives across a browser's requests, kept by a pluggable Store
-// (packages memory, cookie, memcached; package backends picks one from a
+// (packages memory, cookie, memcached, redis; package backends picks one from a
 // URL).
 //
 // The session loads on first use, so a handler that never touches it costs
