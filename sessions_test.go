@@ -141,6 +141,26 @@ func (a *app) cookie() string {
 	return ""
 }
 
+// whileParked sends POST path in the background; once its handler signals
+// inside (and waits for release), it runs meanwhile, then lets the parked
+// request finish and waits for it: two requests of one session, the parked
+// one committing last.
+func (a *app) whileParked(path string, inside, release chan struct{}, meanwhile func()) {
+	a.t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequest("POST", a.srv.URL+path, nil)
+		if resp, err := a.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-inside
+	meanwhile()
+	close(release)
+	<-done
+}
+
 func setCookieOf(resp *http.Response) string {
 	for _, v := range resp.Header.Values("Set-Cookie") {
 		if strings.HasPrefix(v, "sid=") {
@@ -303,6 +323,9 @@ func TestLoadFailureNeverOverwrites(t *testing.T) {
 	}
 	if !handlerRan || len(a.errs) == 0 || !strings.Contains(strings.Join(a.errs, ";"), "store is down") {
 		t.Fatalf("the cause was not recorded with c.Error: %v", a.errs)
+	}
+	if !strings.Contains(strings.Join(a.errs, ";"), sessions.ErrAnswered.Error()) {
+		t.Fatalf("the handler's own write after the error answer was not refused with ErrAnswered: %v", a.errs)
 	}
 	if store.saves.Load() != saves {
 		t.Fatal("the middleware tried to save a session it could not load")
@@ -594,18 +617,7 @@ func TestConcurrentUpdateReplaysOnConflict(t *testing.T) {
 		})
 	})
 	a.expect("POST", "/set/init/1", 200, "ok")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		req, _ := http.NewRequest("POST", a.srv.URL+"/slow", nil)
-		if resp, err := a.client.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	<-inside
-	a.expect("POST", "/fast", 200, "ok")
-	close(release)
-	<-done
+	a.whileParked("/slow", inside, release, func() { a.expect("POST", "/fast", 200, "ok") })
 	a.expect("GET", "/get/n", 200, "11")
 	a.expect("GET", "/keys", 200, "[fast init n slow]")
 }
@@ -815,18 +827,7 @@ func TestClearThenSetSurvivesAConflict(t *testing.T) {
 	})
 	a.expect("POST", "/set/a/1", 200, "ok")
 	a.expect("POST", "/set/b/1", 200, "ok")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		req, _ := http.NewRequest("POST", a.srv.URL+"/slow", nil)
-		if resp, err := a.client.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	<-inside
-	a.expect("POST", "/set/a/2", 200, "ok")
-	close(release)
-	<-done
+	a.whileParked("/slow", inside, release, func() { a.expect("POST", "/set/a/2", 200, "ok") })
 	a.expect("GET", "/keys", 200, "[a]")
 	a.expect("GET", "/get/a", 200, "1")
 }

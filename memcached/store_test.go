@@ -247,3 +247,24 @@ func TestTooLargeIsAContentError(t *testing.T) {
 		t.Fatal("memcached.ErrTooLarge does not wrap sessions.ErrTooLarge")
 	}
 }
+
+func TestNamesAreResolvedWhenDialled(t *testing.T) {
+	// A name that does not resolve yet does not fail Open (a server started
+	// after the app); a request then fails, and a name that resolves works.
+	s, err := memcached.Open([]string{"memcached.not-yet-up.invalid:11211"}, memcached.WithTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatalf("Open of a name that does not resolve yet: %v", err)
+	}
+	if _, err := s.Load(context.Background(), "k"); err == nil || errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Load through an unresolvable name: %v, want a connection error", err)
+	}
+	srv := testserver.Memcached(t)
+	_, port, _ := strings.Cut(srv.Addr, ":")
+	byName, err := memcached.Open([]string{"localhost:" + port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := byName.Save(context.Background(), "k", []byte("v"), 0, time.Minute); err != nil {
+		t.Fatalf("Save through localhost: %v", err)
+	}
+}
