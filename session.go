@@ -46,7 +46,6 @@ type Session struct {
 	version      uint64 // the stored record's version, for compare-and-swap
 	versionKnown bool   // false after a store's Save could not tell the new version
 	touched      time.Time
-	compact      bool // the store asked for a save instead of a touch
 	rec          record
 	cleared      bool // Clear was called: keys added concurrently go too
 	renewed      bool // Renew was called: the record moves to a new key
@@ -126,7 +125,7 @@ func (s *Session) load() error {
 			s.state, s.err = failed, &StoreError{Op: "load", Err: err}
 			return s.err
 		}
-		s.id, s.key, s.version, s.versionKnown, s.touched, s.compact = value, key, r.Version, true, r.Touched, r.Compact
+		s.id, s.key, s.version, s.versionKnown, s.touched = value, key, r.Version, true, r.Touched
 		data = r.Data
 	}
 	rec, err := decodeRecord(data)
@@ -165,7 +164,7 @@ func addVaryCookie(h http.Header) {
 func (s *Session) startNew(now time.Time) {
 	s.isNew = true
 	s.id, s.key, s.version, s.versionKnown, s.touched = "", "", 0, true, time.Time{}
-	s.compact, s.reseal = false, false
+	s.reseal = false
 	s.rec = record{created: now, refreshed: now}
 }
 
@@ -492,8 +491,8 @@ func (s *Session) commit() error {
 	now := m.cfg.now()
 	hasValues := s.hasValues()
 	if !s.isNew && !write && s.refreshDue(now) {
-		if m.toucher != nil && m.sealer == nil && !s.compact {
-			err := m.toucher.Touch(s.ctx(), s.key, m.ttl(&s.rec, now))
+		if m.toucher != nil && m.sealer == nil {
+			err := m.toucher.Touch(s.ctx(), s.key, m.ttl(&s.rec, now), now)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return &StoreError{Op: "touch", Err: err}
 			}
@@ -662,7 +661,7 @@ func (s *Session) reload() error {
 	}
 	mine := s.rec.slots
 	s.rec.created, s.rec.slots = fresh.created, fresh.slots
-	s.version, s.versionKnown, s.touched, s.compact = r.Version, true, r.Touched, r.Compact
+	s.version, s.versionKnown, s.touched = r.Version, true, r.Touched
 	for i := range mine {
 		sl := &mine[i]
 		if !sl.changed && !sl.set && sl.updates == nil {

@@ -55,16 +55,20 @@ type manager struct {
 // it turns the panic into a normal response, which commits. It panics if
 // name is not a valid cookie name or store is nil: both are programming
 // errors, caught at start-up.
-func Sessions(name string, store Store, opts ...Option) gin.HandlerFunc {
+func Sessions(name string, backend Backend, opts ...Option) gin.HandlerFunc {
 	if !validCookieName(name) {
 		panic(fmt.Sprintf("sessions: %q is not a valid cookie name", name))
 	}
-	if store == nil {
-		panic("sessions: nil Store")
+	if backend == nil {
+		panic("sessions: nil Backend")
 	}
-	m := &manager{name: name, ctxKey: any(contextKey + "/" + name), store: store, cfg: defaultConfig()}
-	m.sealer, _ = store.(Sealer)
-	m.toucher, _ = store.(Toucher)
+	m := &manager{name: name, ctxKey: any(contextKey + "/" + name), cfg: defaultConfig()}
+	m.store, _ = backend.(Store)
+	m.sealer, _ = backend.(Sealer)
+	m.toucher, _ = backend.(Toucher)
+	if m.store == nil && m.sealer == nil {
+		panic(fmt.Sprintf("sessions: %T is neither a Store nor a Sealer", backend))
+	}
 	for _, o := range opts {
 		o(&m.cfg)
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/backends"
-	"github.com/sessionware/sessions/backends/storetest"
+	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/memory"
 	"github.com/sessionware/sessions/redis"
@@ -169,7 +169,7 @@ func TestOpenEmptyURL(t *testing.T) {
 }
 
 func TestOpenMemoryIsUsable(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		s, err := backends.Open("memory://?cleanup=1s")
 		if err != nil {
 			t.Fatal(err)

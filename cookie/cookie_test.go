@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/backends/storetest"
+	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/cookie"
 )
 
@@ -52,7 +52,7 @@ func decode(t testing.TB, value string) []byte {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) sessions.Store { return newStore(t, newKey(t)) })
+	storetest.Run(t, func(t *testing.T) sessions.Backend { return newStore(t, newKey(t)) })
 }
 
 func TestNewRejectsBadKeys(t *testing.T) {

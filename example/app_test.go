@@ -247,27 +247,27 @@ const testKey = "05VnOwArLX8EFBuqlkIyX+0zVK3KybN+mz5VJ6uHuSM="
 // backendCase is one backend the app runs on in a test.
 type backendCase struct {
 	name string
-	open func(t *testing.T) sessions.Store
+	open func(t *testing.T) sessions.Backend
 }
 
 func memoryBackend() backendCase {
-	return backendCase{"memory", func(t *testing.T) sessions.Store { return open(t, backends.Config{Store: "memory://"}) }}
+	return backendCase{"memory", func(t *testing.T) sessions.Backend { return open(t, backends.Config{Store: "memory://"}) }}
 }
 
 func cookieBackend() backendCase {
-	return backendCase{"cookie", func(t *testing.T) sessions.Store {
+	return backendCase{"cookie", func(t *testing.T) sessions.Backend {
 		return open(t, backends.Config{Store: "cookie://", Keys: []string{testKey}})
 	}}
 }
 
 func memcachedBackend() backendCase {
-	return backendCase{"memcached", func(t *testing.T) sessions.Store {
+	return backendCase{"memcached", func(t *testing.T) sessions.Backend {
 		return open(t, backends.Config{Store: "memcached://" + testserver.Memcached(t).Addr + "?prefix=example-test:"})
 	}}
 }
 
 func redisBackend() backendCase {
-	return backendCase{"redis", func(t *testing.T) sessions.Store {
+	return backendCase{"redis", func(t *testing.T) sessions.Backend {
 		return open(t, backends.Config{Store: "redis://" + testserver.Redis(t).Addr + "/0?prefix=example-test:"})
 	}}
 }

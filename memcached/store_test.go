@@ -10,7 +10,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/backends/storetest"
+	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/memcached"
 )
@@ -27,13 +27,13 @@ func open(t testing.TB, srv *testserver.Server, opts ...memcached.Option) *memca
 
 func TestConformance(t *testing.T) {
 	srv := testserver.Memcached(t)
-	storetest.Run(t, func(t *testing.T) sessions.Store { return open(t, srv) })
+	storetest.Run(t, func(t *testing.T) sessions.Backend { return open(t, srv) })
 }
 
 func TestConformanceWithNew(t *testing.T) {
 	// A plain gomemcache client, with its defaults, through New.
 	srv := testserver.Memcached(t)
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		return memcached.New(memcache.New(srv.Addr), memcached.WithPrefix("other:"))
 	})
 }

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/backends/storetest"
+	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/memory"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		s := memory.New()
 		t.Cleanup(func() { s.Close() })
 		return s

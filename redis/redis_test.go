@@ -22,7 +22,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/backends/storetest"
+	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/redis"
 )
@@ -48,7 +48,7 @@ func newClient(t testing.TB, addr string, tweak ...func(*goredis.Options)) *gore
 func TestConformance(t *testing.T) {
 	srv := testserver.Redis(t)
 	client := newClient(t, srv.Addr)
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		return redis.New(client, redis.WithPrefix(uniquePrefix()))
 	})
 }
@@ -57,7 +57,7 @@ func TestConformance(t *testing.T) {
 // own client.
 func TestConformanceOpen(t *testing.T) {
 	srv := testserver.Redis(t)
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		s, err := redis.Open("redis://" + srv.Addr + "/0?prefix=" + uniquePrefix())
 		if err != nil {
 			t.Fatal(err)
@@ -98,7 +98,7 @@ func TestConformanceCluster(t *testing.T) {
 	if _, ok := s.Client().(*goredis.ClusterClient); !ok {
 		t.Fatalf("redis+cluster:// made a %T", s.Client())
 	}
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		return redis.New(s.Client(), redis.WithPrefix(uniquePrefix()))
 	})
 }
@@ -115,7 +115,7 @@ func TestConformanceSentinel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		return redis.New(s.Client(), redis.WithPrefix(uniquePrefix()))
 	})
 	// The sessions are on the master.

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/backends/storetest"
+	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/redis"
 )
@@ -40,7 +40,7 @@ func TestTLSWithPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	storetest.Run(t, func(t *testing.T) sessions.Store {
+	storetest.Run(t, func(t *testing.T) sessions.Backend {
 		return redis.New(s.Client(), redis.WithPrefix(uniquePrefix()))
 	})
 

@@ -29,7 +29,7 @@ import (
 // touch, large values, concurrency, cancelled contexts) and the HTTP
 // behaviour suite; stores that seal sessions into the cookie
 // (sessions.Sealer) run the HTTP behaviour that applies to them.
-func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) sessions.Backend) {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	if _, ok := newStore(t).(sessions.Sealer); !ok {
@@ -49,7 +49,7 @@ func key(t *testing.T) string {
 	return k
 }
 
-func runStore(t *testing.T, newStore func(t *testing.T) sessions.Store) {
+func runStore(t *testing.T, newStore func(t *testing.T) sessions.Backend) {
 	ctx := context.Background()
 	t.Run("RoundTrip", func(t *testing.T) {
 		s, k := newStore(t), key(t)
@@ -425,7 +425,7 @@ func sessionCookie(resp *http.Response) (value string, set bool) {
 	return "", false
 }
 
-func runHTTP(t *testing.T, newStore func(t *testing.T) sessions.Store) {
+func runHTTP(t *testing.T, newStore func(t *testing.T) sessions.Backend) {
 	t.Run("UntouchedCostsNothing", func(t *testing.T) {
 		srv := newServer(t, newStore(t))
 		c := srv.client(t)
