@@ -77,14 +77,17 @@
 // and the program recovers by itself. (memcached:// resolves its host names
 // when it opens, so a name that does not resolve is an error.)
 //
-// The cookie store comes wrapped, to add a Close method that does nothing;
-// its Unwrap method returns the *cookie.Store. The other stores are the
-// backend packages' own types (*memory.Store, *memcached.Store,
-// *redis.Store).
+// Open returns a [sessions.Backend], whatever the URL: the backend
+// packages' own types (*memory.Store, *cookie.Store, *memcached.Store,
+// *redis.Store), which [sessions.Sessions] takes as they are. The server
+// stores implement io.Closer: close the backend when the program ends, to
+// stop the memory store's cleanup goroutine and close network connections.
+// The cookie store holds nothing to close, so close what Open returned
+// with
 //
-// Every store that Open returns implements io.Closer. Close it when the
-// program ends, to stop the memory store's cleanup goroutine and close
-// network connections.
+//	if c, ok := backend.(io.Closer); ok {
+//		c.Close()
+//	}
 package backends
 
 import (
@@ -165,19 +168,20 @@ func SplitKeys(s string) []string {
 // Open opens the store that rawURL names (see the package documentation),
 // taking the cookie keys from the SESSION_KEYS environment variable. It is
 // Config{Store: rawURL, Keys: SplitKeys(os.Getenv("SESSION_KEYS"))}.Open(),
-// except that an empty rawURL is an error rather than DefaultURL. The
-// store it returns implements io.Closer.
-func Open(rawURL string) (sessions.Store, error) {
+// except that an empty rawURL is an error rather than DefaultURL. Close
+// the backend it returns if it implements io.Closer (see the package
+// documentation).
+func Open(rawURL string) (sessions.Backend, error) {
 	if strings.TrimSpace(rawURL) == "" {
 		return nil, configErr("the store URL is empty; accepted: %s", acceptedSchemes())
 	}
 	return Config{Store: rawURL, Keys: SplitKeys(os.Getenv(EnvKeys))}.Open()
 }
 
-// Open opens the store c names. The store it returns implements
-// io.Closer; close it when done. A wrong URL, option or key is an error
-// wrapping ErrConfig that says what is accepted.
-func (c Config) Open() (sessions.Store, error) {
+// Open opens the store c names. Close the backend it returns if it
+// implements io.Closer (every one but the cookie store does). A wrong URL,
+// option or key is an error wrapping ErrConfig that says what is accepted.
+func (c Config) Open() (sessions.Backend, error) {
 	raw := strings.TrimSpace(c.Store)
 	if raw == "" {
 		raw = DefaultURL
@@ -278,7 +282,7 @@ func printable(s string) string {
 // backend is one URL scheme family.
 type backend struct {
 	schemes []string
-	open    func(scheme, rest, raw string, c Config) (sessions.Store, error)
+	open    func(scheme, rest, raw string, c Config) (sessions.Backend, error)
 }
 
 // registry holds the backends, in the order they are listed in errors.

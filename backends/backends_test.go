@@ -18,10 +18,10 @@ import (
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/backends"
-	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/memory"
 	"github.com/sessionware/sessions/redis"
+	"github.com/sessionware/sessions/storetest"
 )
 
 // secret is a password or key that no error message may contain.
@@ -52,11 +52,13 @@ func runOpenCases(t *testing.T, cases []openCase) {
 					t.Errorf("Open(%q) gave a %s, want %s", tc.url, got, tc.wantType)
 				}
 				c, ok := s.(io.Closer)
-				if !ok {
-					t.Fatalf("Open(%q) gave a %T, which is not an io.Closer", tc.url, s)
+				if _, sealer := s.(sessions.Sealer); !ok && !sealer {
+					t.Fatalf("Open(%q) gave a %T, a server store that is not an io.Closer", tc.url, s)
 				}
-				if err := c.Close(); err != nil {
-					t.Errorf("Close: %v", err)
+				if ok {
+					if err := c.Close(); err != nil {
+						t.Errorf("Close: %v", err)
+					}
 				}
 				return
 			}
@@ -198,7 +200,7 @@ func TestOpenRedisIsUsable(t *testing.T) {
 
 // roundTrip stores a value in a session through real HTTP and reads it
 // back with the cookie.
-func roundTrip(t *testing.T, store sessions.Store) {
+func roundTrip(t *testing.T, store sessions.Backend) {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	r := gin.New()

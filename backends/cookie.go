@@ -50,7 +50,7 @@ func DecodeKeys(keys []string) ([][]byte, error) {
 }
 
 // openCookie opens cookie:// with c.Keys.
-func openCookie(scheme, rest, _ string, c Config) (sessions.Store, error) {
+func openCookie(scheme, rest, _ string, c Config) (sessions.Backend, error) {
 	head, query, err := splitRest(scheme, rest)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func openCookie(scheme, rest, _ string, c Config) (sessions.Store, error) {
 	if err != nil {
 		return nil, cookieKeyErr(keys, err)
 	}
-	return cookieStore{s}, nil
+	return s, nil
 }
 
 // cookieKeyErr says which key cookie.New refused and why, without passing
@@ -105,13 +105,3 @@ func cookieKeyErr(keys [][]byte, err error) error {
 	}
 	return configErr("cookie://: the cookie store refuses the keys; %s", accepted)
 }
-
-// cookieStore gives *cookie.Store the Close method that every store Open
-// returns has. It keeps the store's methods, sessions.Sealer included.
-type cookieStore struct{ *cookie.Store }
-
-// Close does nothing: a cookie store holds no resources.
-func (cookieStore) Close() error { return nil }
-
-// Unwrap returns the *cookie.Store.
-func (c cookieStore) Unwrap() sessions.Store { return c.Store }

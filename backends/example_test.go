@@ -20,7 +20,11 @@ func ExampleFromEnv() {
 	if err != nil {
 		log.Fatal(err) // a wrong URL or key: stop at start-up
 	}
-	defer store.(io.Closer).Close()
+	defer func() {
+		if c, ok := store.(io.Closer); ok { // every store but cookie://
+			c.Close()
+		}
+	}()
 
 	r := gin.New()
 	r.Use(sessions.Sessions("session", store))
@@ -33,7 +37,7 @@ func ExampleOpen() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer store.(io.Closer).Close()
+	defer store.(io.Closer).Close() // memory:// has a Close: it is a *memory.Store
 	fmt.Printf("%T\n", store)
 	// Output: *memory.Store
 }

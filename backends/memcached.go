@@ -25,7 +25,7 @@ const DefaultMemcachedPort = "11211"
 
 // openMemcached opens memcached://h1[:port],h2[:port][?prefix=P&timeout=D&max_idle=N]
 // or memcached:///socket/path[?…].
-func openMemcached(scheme, rest, _ string, _ Config) (sessions.Store, error) {
+func openMemcached(scheme, rest, _ string, _ Config) (sessions.Backend, error) {
 	head, query, err := splitRest(scheme, rest)
 	if err != nil {
 		return nil, err

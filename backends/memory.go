@@ -16,7 +16,7 @@ func init() {
 }
 
 // openMemory opens memory://[?max_entries=N&cleanup=DURATION].
-func openMemory(scheme, rest, _ string, _ Config) (sessions.Store, error) {
+func openMemory(scheme, rest, _ string, _ Config) (sessions.Backend, error) {
 	head, query, err := splitRest(scheme, rest)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ const redisOptionsHint = "prefix and go-redis's URL options (db, protocol, clien
 	"see https://pkg.go.dev/github.com/redis/go-redis/v9#ParseURL"
 
 // openRedis hands the URL to redis.Open, which does no I/O.
-func openRedis(_, _, raw string, _ Config) (sessions.Store, error) {
+func openRedis(_, _, raw string, _ Config) (sessions.Backend, error) {
 	s, err := redis.Open(raw)
 	if err != nil {
 		msg := scrubURLSecrets(err.Error(), raw)

@@ -109,7 +109,6 @@ package cookie
 import (
 	"bytes"
 	"compress/flate"
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -120,7 +119,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 	"unsafe"
 
 	"github.com/sessionware/sessions"
@@ -175,13 +173,10 @@ var errOpen = errors.New("cookie: invalid session cookie")
 // errNoKey is Seal's error for a Store not made by New.
 var errNoKey = errors.New("cookie: a Store must be made with New")
 
-// errServerSide is returned by the server-side Store methods.
-var errServerSide = errors.New("cookie: the cookie store keeps sessions in the cookie (sessions.Sealer), not under a key on the server")
-
-// Store seals sessions into their cookie. Make it with New (a zero Store
-// opens nothing and its Seal fails); it is safe for concurrent use. It implements sessions.Sealer, which the middleware uses,
-// and sessions.Store, so that it can be passed to sessions.Sessions; the
-// middleware never calls its Load, Save or Delete.
+// Store seals sessions into their cookie: it is a [sessions.Sealer], which
+// [sessions.Sessions] takes as its backend. Make it with [New] (a zero
+// Store opens nothing and its Seal fails); it is safe for concurrent use.
+// It holds no resources, so it has no Close method.
 type Store struct {
 	keys     []sealKey // keys[0] seals; all open
 	compress bool
@@ -192,10 +187,7 @@ type sealKey struct {
 	aead cipher.AEAD
 }
 
-var (
-	_ sessions.Sealer = (*Store)(nil)
-	_ sessions.Store  = (*Store)(nil)
-)
+var _ sessions.Sealer = (*Store)(nil)
 
 // Option configures a Store.
 type Option func(*options)
@@ -509,20 +501,3 @@ func inflate(p []byte) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
-
-// Load is not used: the cookie store keeps sessions in the cookie, and the
-// middleware never calls it. It always returns sessions.ErrNotFound.
-func (s *Store) Load(context.Context, string) (sessions.Record, error) {
-	return sessions.Record{}, sessions.ErrNotFound
-}
-
-// Save is not used: the cookie store keeps sessions in the cookie, and the
-// middleware never calls it. It always returns an error saying so.
-func (s *Store) Save(context.Context, string, []byte, uint64, time.Duration) (uint64, error) {
-	return 0, errServerSide
-}
-
-// Delete is not used: the cookie store keeps sessions in the cookie, and
-// the middleware never calls it. There is nothing on the server to delete,
-// so it returns nil.
-func (s *Store) Delete(context.Context, string) error { return nil }

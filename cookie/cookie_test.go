@@ -2,19 +2,18 @@ package cookie_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/cookie"
+	"github.com/sessionware/sessions/storetest"
 )
 
 // newKey returns 32 random bytes.
@@ -128,17 +127,13 @@ func TestNewCopiesKeys(t *testing.T) {
 	}
 }
 
-func TestServerSideMethodsAreInert(t *testing.T) {
-	s := newStore(t, newKey(t))
-	ctx := context.Background()
-	if _, err := s.Load(ctx, "k"); !errors.Is(err, sessions.ErrNotFound) {
-		t.Fatalf("Load: %v, want ErrNotFound", err)
+func TestIsOnlyASealer(t *testing.T) {
+	var b sessions.Backend = newStore(t, newKey(t))
+	if _, ok := b.(sessions.Store); ok {
+		t.Error("*cookie.Store is a sessions.Store: the middleware would have two ways to keep its sessions")
 	}
-	if _, err := s.Save(ctx, "k", []byte("x"), 0, time.Minute); err == nil || !strings.Contains(err.Error(), "keeps sessions in the cookie") {
-		t.Fatalf("Save: %v, want an error saying the store keeps sessions in the cookie", err)
-	}
-	if err := s.Delete(ctx, "k"); err != nil {
-		t.Fatalf("Delete: %v, want nil", err)
+	if _, ok := b.(io.Closer); ok {
+		t.Error("*cookie.Store has a Close method, but holds nothing to close")
 	}
 }
 

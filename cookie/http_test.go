@@ -23,7 +23,7 @@ const cookieName = "sid"
 
 // newServer is a Gin app over real HTTP whose handlers use a session kept
 // in store.
-func newServer(t *testing.T, store sessions.Store, opts ...sessions.Option) *httptest.Server {
+func newServer(t *testing.T, store sessions.Backend, opts ...sessions.Option) *httptest.Server {
 	t.Helper()
 	r := gin.New()
 	r.Use(sessions.Sessions(cookieName, store, opts...))

@@ -22,22 +22,25 @@
 //	value = session data || stamp || stamp || ...
 //	flags = length of the session data
 //
-// Touch sends memcached's "touch" (which moves the expiry and nothing
-// else) and then "append"s one 8-byte stamp (big-endian Unix milliseconds).
-// The session data is never resent or rewritten: "append" keeps the item's
-// flags and expiry and adds 8 bytes. Load splits the value at the length
-// in the flags and reports the last stamp as Touched; a read whose refresh
-// is not due is therefore exactly one "gets". The next real Save writes the
-// data alone, which drops the stamps. The price: an "append" changes the
-// CAS unique, so a request that saves concurrently with another's touch
-// takes one extra reload-and-retry; and a session that is only read, never
-// changed, grows by 8 bytes per refresh, up to 64 stamps (512 bytes): then
-// Load sets Record.Compact and the next refresh is one save, which drops
-// them.
+// Touch sends memcached's "gat" (get and touch: it moves the expiry and
+// tells how many stamps the item holds) and then "append"s one 8-byte stamp
+// (big-endian Unix milliseconds) of the time the middleware gives it. The
+// session data is not sent: "append" keeps the item's flags and expiry and
+// adds 8 bytes. Load splits the value at the length in the flags and
+// reports the last stamp as Touched; a read whose refresh is not due is
+// therefore exactly one "gets". The next real Save writes the data alone,
+// which drops the stamps. The price: an "append" changes the CAS unique, so
+// a request that saves concurrently with another's touch takes one extra
+// reload-and-retry; and a session that is only read, never changed, grows
+// by 8 bytes per refresh, up to 64 stamps (512 bytes): a Touch that finds
+// 64 stamps rewrites the item as the data and one stamp instead ("gets",
+// then "cas"; if the cas loses, a save or another touch came first, and
+// there is nothing left to do).
 // If an append is refused because the item would pass the server's size
-// limit, Touch still succeeds (the expiry did move); Touched then stays at
-// the last stamp that fitted, so later reads refresh each time until a
-// save compacts the record. A separate timestamp key was the alternative;
+// limit, Touch still succeeds (the expiry did move) and rewrites the item
+// without its older stamps; a session whose data alone fills the item
+// keeps no stamp, so its reads refresh each time until a save.
+// A separate timestamp key was the alternative;
 // it was rejected because loading two keys is a multi-get (more work on
 // every read), because the stamp could be evicted apart from the session,
 // and because a client whose selector does not place both keys on one
@@ -73,7 +76,7 @@
 // empty one. After a connection fails mid-use (the server restarted, say)
 // the client's idle connections are dropped, so that no stale connection
 // fails a later request; Load, Touch, Delete and add (version 0) are
-// retried once on a fresh connection, while "cas" is not, since a lost
-// reply to it cannot be told from a conflict. A value over the server's item
+// retried once on a fresh connection, while Save's "cas" is not, since a
+// lost reply to it cannot be told from a conflict. A value over the server's item
 // size limit (memcached -I, 1 MB by default) is ErrTooLarge.
 package memcached

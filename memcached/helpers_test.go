@@ -47,6 +47,10 @@ func rawTTL(t *testing.T, addr, key string) time.Duration {
 type recorder struct {
 	mu    sync.Mutex
 	verbs []string
+	// before, if set, runs before a command is sent, in the goroutine that
+	// sends it, with the recorder unlocked: a test makes another client's
+	// command land at that point.
+	before func(verb string)
 }
 
 func (r *recorder) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -94,7 +98,11 @@ func (c *recordingConn) Write(b []byte) (int, error) {
 		case "get", "gets", "gat", "gats", "set", "add", "cas", "replace", "append", "prepend", "touch", "delete", "incr", "decr", "flush_all", "mg", "ms", "md", "ma", "version":
 			c.r.mu.Lock()
 			c.r.verbs = append(c.r.verbs, verb)
+			before := c.r.before
 			c.r.mu.Unlock()
+			if before != nil {
+				before(verb)
+			}
 		}
 	}
 	return c.Conn.Write(b)

@@ -31,7 +31,6 @@ type options struct {
 	prefix       string
 	timeout      time.Duration
 	maxIdleConns int
-	now          func() time.Time
 }
 
 func defaultOptions() options {
@@ -39,7 +38,6 @@ func defaultOptions() options {
 		prefix:       DefaultPrefix,
 		timeout:      DefaultTimeout,
 		maxIdleConns: DefaultMaxIdleConns,
-		now:          time.Now,
 	}
 }
 
@@ -64,12 +62,6 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // process. New ignores it: configure the client you pass
 // (memcache.Client.MaxIdleConns).
 func WithMaxIdleConns(n int) Option { return func(o *options) { o.maxIdleConns = n } }
-
-// WithClock sets the function that tells the time that Touch records (see
-// sessions.Record.Touched), for tests that move the middleware's clock
-// with sessions.WithClock. Default time.Now. Expirations sent to memcached
-// always use the real time.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 func (o *options) apply(client *memcache.Client) {
 	client.Timeout, client.MaxIdleConns = DefaultTimeout, DefaultMaxIdleConns

@@ -13,13 +13,13 @@ import (
 	"github.com/sessionware/sessions"
 )
 
-// Store is a sessions.Store and sessions.Toucher on memcached. It is safe
-// for concurrent use. See the package documentation for how records are
-// stored.
+// Store is a [sessions.Store] and [sessions.Toucher] on memcached. It is
+// safe for concurrent use. A record's version is memcached's CAS unique,
+// which the server changes on every write (a Touch included) and never
+// sets to 0. See the package documentation for how records are stored.
 type Store struct {
 	client *memcache.Client
 	prefix string
-	now    func() time.Time
 }
 
 var (
@@ -46,7 +46,7 @@ func New(client *memcache.Client, opts ...Option) *Store {
 	if err := checkPrefix(o.prefix); err != nil {
 		panic(err.Error())
 	}
-	return &Store{client: client, prefix: o.prefix, now: o.now}
+	return &Store{client: client, prefix: o.prefix}
 }
 
 // maxPrefixLen leaves room for the middleware's 43-character keys within
@@ -98,23 +98,31 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 }
 
 // maxStamps bounds the touch stamps a read-only session gathers (512
-// bytes): past it the middleware refreshes with one save, which drops them.
+// bytes): a Touch that finds this many rewrites the item with one stamp.
 const maxStamps = 64
+
+// dataLen returns the length of the session data in a stored value (the
+// item's flags), and checks that the rest is whole stamps.
+func dataLen(it *memcache.Item) (int, error) {
+	n := uint64(it.Flags)
+	if n > uint64(len(it.Value)) || (uint64(len(it.Value))-n)%stampLen != 0 {
+		return 0, fmt.Errorf("memcached: item %q is not a session record (flags %d, %d bytes)", it.Key, it.Flags, len(it.Value))
+	}
+	return int(n), nil
+}
 
 // decode splits a stored value into the session data and its touch stamps.
 func decode(it *memcache.Item) (sessions.Record, error) {
-	n := uint64(it.Flags)
-	v := it.Value
-	if n > uint64(len(v)) || (uint64(len(v))-n)%stampLen != 0 {
-		return sessions.Record{}, fmt.Errorf("memcached: item %q is not a session record (flags %d, %d bytes)", it.Key, it.Flags, len(v))
+	n, err := dataLen(it)
+	if err != nil {
+		return sessions.Record{}, err
 	}
 	if it.CasID == 0 {
 		return sessions.Record{}, ErrNoCAS
 	}
+	v := it.Value
 	r := sessions.Record{Data: v[:n:n], Version: it.CasID}
-	// Past maxStamps touch stamps, ask for a rewrite at the next refresh.
-	r.Compact = (uint64(len(v))-n)/stampLen >= maxStamps
-	if len(v) > int(n) {
+	if len(v) > n {
 		ms := binary.BigEndian.Uint64(v[len(v)-stampLen:])
 		r.Touched = time.UnixMilli(int64(ms))
 	}
@@ -164,19 +172,23 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 	return 0, err
 }
 
-// Touch sets the expiry of the record under key to ttl with "touch", then
-// appends a stamp of the current time for Load to report as Touched. It
-// never resends the session data. A missing record is sessions.ErrNotFound.
-func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error {
+// Touch sets the expiry of the record under key to ttl and records at as
+// its Touched time, in two commands: "gat" (get and touch) moves the expiry
+// and tells how many stamps the item holds, then "append" adds an 8-byte
+// stamp of at. It never sends the session data, except to compact: when the
+// item already holds maxStamps (64) stamps, or memcached refuses the append
+// for the item's size, Touch rewrites the item with the data and one stamp
+// ("gets" and "cas"). A missing record is sessions.ErrNotFound.
+func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	k := s.prefix + key
 	exp := expiration(ttl, time.Now())
-	err := s.client.Touch(k, exp)
+	it, err := s.client.GetAndTouch(k, exp)
 	if err != nil && s.retryable(err) {
 		if err = ctx.Err(); err == nil {
-			err = s.client.Touch(k, exp)
+			it, err = s.client.GetAndTouch(k, exp)
 		}
 	}
 	if err != nil {
@@ -185,28 +197,79 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error 
 		}
 		return err
 	}
+	n, err := dataLen(it)
+	if err != nil {
+		return err
+	}
+	stamps := (len(it.Value) - n) / stampLen
+	var stamp [stampLen]byte
+	binary.BigEndian.PutUint64(stamp[:], uint64(at.UnixMilli()))
+	if stamps >= maxStamps {
+		return s.compact(ctx, k, exp, stamp)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var stamp [stampLen]byte
-	binary.BigEndian.PutUint64(stamp[:], uint64(s.now().UnixMilli()))
-	it := &memcache.Item{Key: k, Value: stamp[:]}
+	app := &memcache.Item{Key: k, Value: stamp[:]}
 	// A repeated stamp is harmless, so a failed append may be retried.
-	err = s.client.Append(it)
+	err = s.client.Append(app)
 	if err != nil && s.retryable(err) {
 		if err = ctx.Err(); err == nil {
-			err = s.client.Append(it)
+			err = s.client.Append(app)
 		}
 	}
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, memcache.ErrNotStored), tooLarge(err), strings.Contains(err.Error(), "SERVER_ERROR out of memory"):
-		// memcached refuses an append that would pass its item size
-		// limit with NOT_STORED (or deleted the record since the touch,
-		// which is just as harmless): the expiry moved, and Touched
-		// stays at the last stamp that fitted.
+	case errors.Is(err, memcache.ErrNotStored), tooLarge(err), outOfMemory(err):
+		// memcached refuses an append that would pass its item size limit
+		// with NOT_STORED (or the record was deleted since the gat, which
+		// is just as harmless): the expiry moved. If the item holds stamps,
+		// dropping them makes room for this one.
+		if stamps == 0 {
+			return nil
+		}
+		return s.compact(ctx, k, exp, stamp)
+	}
+	return err
+}
+
+// compact rewrites the item under k as its session data and stamp alone,
+// with "gets" and "cas". A conflict means that the record was saved or
+// deleted since (which dropped the stamps) or touched by another request:
+// either way there is nothing left to do.
+func (s *Store) compact(ctx context.Context, k string, exp int32, stamp [stampLen]byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	it, err := s.client.Get(k)
+	if err != nil && s.retryable(err) {
+		if err = ctx.Err(); err == nil {
+			it, err = s.client.Get(k)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return nil // deleted since the gat
+		}
+		return err
+	}
+	n, err := dataLen(it)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	it.Value = append(it.Value[:n], stamp[:]...)
+	it.Expiration = exp
+	err = s.client.CompareAndSwap(it)
+	s.retryable(err) // not retried: a lost reply is harmless, the next Touch compacts
+	switch {
+	case err == nil, errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
 		return nil
+	case tooLarge(err), outOfMemory(err):
+		return nil // the data alone fills the item: the expiry moved
 	}
 	return err
 }
@@ -256,8 +319,11 @@ func expiration(ttl time.Duration, now time.Time) int32 {
 
 // tooLarge reports whether memcached refused a value for its size.
 func tooLarge(err error) bool {
-	if err == nil {
-		return false
-	}
-	return strings.Contains(err.Error(), "SERVER_ERROR object too large")
+	return err != nil && strings.Contains(err.Error(), "SERVER_ERROR object too large")
+}
+
+// outOfMemory reports whether memcached found no memory for a value, as it
+// answers an append past its item size limit.
+func outOfMemory(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "SERVER_ERROR out of memory")
 }

@@ -4,15 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/memcached"
+	"github.com/sessionware/sessions/storetest"
 )
 
 func open(t testing.TB, srv *testserver.Server, opts ...memcached.Option) *memcached.Store {
@@ -51,7 +52,7 @@ func TestLongLifetime(t *testing.T) {
 	if err != nil || string(r.Data) != "still here" {
 		t.Fatalf("Load after a 60-day Save = %q, %v", r.Data, err)
 	}
-	if err := s.Touch(ctx, "sixty-days", ttl); err != nil {
+	if err := s.Touch(ctx, "sixty-days", ttl, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Load(ctx, "sixty-days"); err != nil {
@@ -146,7 +147,7 @@ func TestTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 40 {
-		if err := s.Touch(ctx, "near", time.Minute); err != nil {
+		if err := s.Touch(ctx, "near", time.Minute, time.Now()); err != nil {
 			t.Fatalf("Touch near the limit: %v", err)
 		}
 	}
@@ -154,13 +155,21 @@ func TestTooLarge(t *testing.T) {
 	if err != nil || !bytes.Equal(r.Data, near) {
 		t.Fatalf("Load near the limit: %v", err)
 	}
+	// A refused append drops the stamps that filled the item, so the last
+	// touch is still recorded.
+	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	if err := s.Touch(ctx, "near", time.Minute, at); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Load(ctx, "near"); err != nil || !bytes.Equal(r.Data, near) || !r.Touched.Equal(at) {
+		t.Fatalf("Load after a touch near the limit: Touched %v (want %v), %v", r.Touched, at, err)
+	}
 }
 
 func TestTouchKeepsDataAndStampsTime(t *testing.T) {
 	srv := testserver.Memcached(t)
 	ctx := context.Background()
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	s := open(t, srv, memcached.WithClock(func() time.Time { return now }))
+	s := open(t, srv)
 	if _, err := s.Save(ctx, "k", []byte("data"), 0, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -168,15 +177,21 @@ func TestTouchKeepsDataAndStampsTime(t *testing.T) {
 	if !r0.Touched.IsZero() {
 		t.Fatalf("Touched = %v before any Touch", r0.Touched)
 	}
+	// The middleware's time, far from the real one: the store records it
+	// as given (to the millisecond), not its own clock.
+	at := time.Date(2031, 11, 25, 12, 0, 0, 7_000_000, time.UTC)
 	for i := range 3 {
-		now = now.Add(time.Minute)
-		if err := s.Touch(ctx, "k", time.Minute); err != nil {
+		at = at.Add(time.Minute)
+		if err := s.Touch(ctx, "k", time.Minute, at); err != nil {
 			t.Fatal(err)
 		}
 		r, err := s.Load(ctx, "k")
-		if err != nil || string(r.Data) != "data" || !r.Touched.Equal(now) {
-			t.Fatalf("after touch %d: %q touched %v err %v; want %q touched %v", i, r.Data, r.Touched, err, "data", now)
+		if err != nil || string(r.Data) != "data" || !r.Touched.Equal(at) {
+			t.Fatalf("after touch %d: %q touched %v err %v; want %q touched %v", i, r.Data, r.Touched, err, "data", at)
 		}
+	}
+	if err := s.Touch(ctx, "missing", time.Minute, at); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Touch of a missing key: %v, want ErrNotFound", err)
 	}
 	// A save compacts the stamps away.
 	r, _ := s.Load(ctx, "k")
@@ -194,7 +209,7 @@ func TestCancelledContextSendsNothing(t *testing.T) {
 	s := open(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := s.Touch(ctx, "k", time.Minute); !errors.Is(err, context.Canceled) {
+	if err := s.Touch(ctx, "k", time.Minute, time.Now()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Touch: %v", err)
 	}
 	if _, err := s.Load(ctx, "k"); !errors.Is(err, context.Canceled) {
@@ -214,31 +229,91 @@ func TestServerWithoutCAS(t *testing.T) {
 	}
 }
 
-func TestManyTouchesAskForCompaction(t *testing.T) {
+// TestTouchCompactsStamps touches a session that is only ever read, far
+// more often than the bound on stamps: the item stays bounded, the data
+// intact, the last touch recorded, and the rewrite is one gets and one cas.
+func TestTouchCompactsStamps(t *testing.T) {
 	srv := testserver.Memcached(t)
 	ctx := context.Background()
 	s := open(t, srv)
-	if _, err := s.Save(ctx, "k", []byte("data"), 0, time.Minute); err != nil {
+	rec := &recorder{}
+	s.Client().DialContext = rec.dial
+	data := []byte("session data")
+	if _, err := s.Save(ctx, "k", data, 0, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 64; i++ {
-		if err := s.Touch(ctx, "k", time.Minute); err != nil {
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	const bound = 64 // stamps
+	longest, rewrites := 0, 0
+	for i := 1; i <= 3*bound+5; i++ {
+		at = at.Add(time.Minute)
+		rec.take()
+		if err := s.Touch(ctx, "k", time.Minute, at); err != nil {
 			t.Fatal(err)
 		}
-		r, err := s.Load(ctx, "k")
+		verbs := rec.take()
+		it, err := memcache.New(srv.Addr).Get("session:k")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Compact != (i >= 64) {
-			t.Fatalf("after %d touches Compact = %v", i, r.Compact)
+		stamps := (len(it.Value) - len(data)) / 8
+		longest = max(longest, stamps)
+		if stamps == 1 && i > 1 {
+			rewrites++
+			if !slices.Equal(verbs, []string{"gat", "gets", "cas"}) {
+				t.Fatalf("touch %d rewrote the item with %q, want gat, gets, cas", i, verbs)
+			}
+		} else if !slices.Equal(verbs, []string{"gat", "append"}) {
+			t.Fatalf("touch %d sent %q, want gat, append", i, verbs)
+		}
+		r, err := s.Load(ctx, "k")
+		if err != nil || !bytes.Equal(r.Data, data) || !r.Touched.Equal(at) {
+			t.Fatalf("after touch %d: %q touched %v, %v; want %q touched %v", i, r.Data, r.Touched, err, data, at)
 		}
 	}
-	r, _ := s.Load(ctx, "k")
-	if _, err := s.Save(ctx, "k", r.Data, r.Version, time.Minute); err != nil {
+	if longest > bound || rewrites != 3 {
+		t.Fatalf("at most %d stamps with %d rewrites, want at most %d stamps, rewritten 3 times", longest, rewrites, bound)
+	}
+}
+
+// TestCompactionLosesToASave makes a save land between the compaction's
+// gets and its cas: the cas fails, Touch succeeds, and the save stands.
+func TestCompactionLosesToASave(t *testing.T) {
+	srv := testserver.Memcached(t)
+	ctx := context.Background()
+	s, other := open(t, srv), open(t, srv)
+	rec := &recorder{}
+	s.Client().DialContext = rec.dial
+	if _, err := s.Save(ctx, "k", []byte("old"), 0, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.Load(ctx, "k"); r.Compact || string(r.Data) != "data" {
-		t.Fatalf("after a save: Compact %v, data %q", r.Compact, r.Data)
+	at := time.Now()
+	for range 64 {
+		if err := s.Touch(ctx, "k", time.Minute, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var saveErr error
+	rec.before = func(verb string) {
+		if verb != "cas" {
+			return
+		}
+		rec.before = nil
+		r, err := other.Load(ctx, "k")
+		if err == nil {
+			_, err = other.Save(ctx, "k", []byte("new"), r.Version, time.Minute)
+		}
+		saveErr = err
+	}
+	if err := s.Touch(ctx, "k", time.Minute, at); err != nil {
+		t.Fatalf("Touch that lost its compaction to a save: %v", err)
+	}
+	if saveErr != nil {
+		t.Fatalf("the concurrent save: %v", saveErr)
+	}
+	it, err := memcache.New(srv.Addr).Get("session:k")
+	if err != nil || string(it.Value) != "new" {
+		t.Fatalf("raw item after the race = %q, %v; want the save's data alone", it.Value, err)
 	}
 }
 

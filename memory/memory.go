@@ -17,9 +17,11 @@ import (
 // shardCount spreads the entries over independently locked maps.
 const shardCount = 64
 
-// Store is an in-memory sessions.Store with compare-and-swap and touch. It
-// is safe for concurrent use. Call Close when done with it, to stop its
-// cleanup goroutine.
+// Store is an in-memory [sessions.Store] and [sessions.Toucher]. It is safe
+// for concurrent use. Versions come from one counter for the whole store,
+// starting at 1, so a version is never 0 and never given twice; Touch
+// keeps the version. Call Close when done with it, to stop its cleanup
+// goroutine.
 type Store struct {
 	shards     [shardCount]shard
 	seed       maphash.Seed
@@ -100,7 +102,7 @@ func (s *Store) shard(key string) *shard {
 	return &s.shards[maphash.String(s.seed, key)%shardCount]
 }
 
-// Load returns the session stored under key, or sessions.ErrNotFound.
+// Load returns the session stored under key, or [sessions.ErrNotFound].
 func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return sessions.Record{}, err
@@ -120,7 +122,7 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 }
 
 // Save stores a copy of data under key, compare-and-swap style (see
-// sessions.Store).
+// [sessions.Store]), and returns its new version.
 func (s *Store) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -174,8 +176,9 @@ func (sh *shard) evict(now int64) {
 	}
 }
 
-// Touch sets the time to live of the session under key to ttl.
-func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error {
+// Touch sets the time to live of the session under key to ttl, from the
+// store's clock, and records at as its Touched time.
+func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -187,7 +190,7 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error 
 	if !ok || e.expires <= now {
 		return sessions.ErrNotFound
 	}
-	e.expires, e.touched = deadline(now, ttl), now
+	e.expires, e.touched = deadline(now, ttl), at.UnixNano()
 	sh.entries[key] = e
 	return nil
 }

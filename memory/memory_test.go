@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/memory"
+	"github.com/sessionware/sessions/storetest"
 )
 
 func TestConformance(t *testing.T) {
@@ -101,5 +101,42 @@ func TestUnboundedByDefault(t *testing.T) {
 	}
 	if s.Len() != 5000 {
 		t.Fatalf("Len = %d", s.Len())
+	}
+}
+
+func TestTouchRecordsTheGivenTime(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := memory.New(memory.WithClock(clock), memory.WithCleanupInterval(0))
+	ctx := context.Background()
+	if err := s.Touch(ctx, "k", time.Minute, now); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Touch of a missing key: %v, want ErrNotFound", err)
+	}
+	v, err := s.Save(ctx, "k", []byte("x"), 0, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The middleware's time, hours from the store's clock: Touched is the
+	// time given, the expiry counts on the store's clock.
+	at := now.Add(5*time.Hour + 123*time.Nanosecond)
+	if err := s.Touch(ctx, "k", 2*time.Minute, at); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Load(ctx, "k")
+	if err != nil || !r.Touched.Equal(at) || r.Version != v || string(r.Data) != "x" {
+		t.Fatalf("Load after Touch = %+v, %v; want Touched %v, version %d", r, err, at, v)
+	}
+	mu.Lock()
+	now = now.Add(2*time.Minute - time.Nanosecond)
+	mu.Unlock()
+	if _, err := s.Load(ctx, "k"); err != nil {
+		t.Fatalf("Load just before the touched expiry: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Nanosecond)
+	mu.Unlock()
+	if _, err := s.Load(ctx, "k"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Load at the touched expiry: %v, want ErrNotFound", err)
 	}
 }

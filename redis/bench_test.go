@@ -201,7 +201,7 @@ func BenchmarkStoreTouch(b *testing.B) {
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		if err := s.Touch(ctx, "raw", time.Minute); err != nil {
+		if err := s.Touch(ctx, "raw", time.Minute, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,10 +2,11 @@
 // Redis, through github.com/redis/go-redis/v9.
 //
 // Each session is one hash under prefix+key (default prefix "session:")
-// with three fields: "d" the encoded session, "v" its version, "t" when
-// Touch last pushed its expiry (Unix milliseconds; absent if never). The
-// key's TTL is set in milliseconds (PEXPIRE) to exactly the time to live
-// the middleware asks for, so the store and the cookie expire together.
+// with three fields: "d" the encoded session, "v" its version, "t" the
+// middleware's time of the last Touch (Unix milliseconds; absent if
+// never). The key's TTL is set in milliseconds (PEXPIRE) to the time to
+// live the middleware asks for, rounded up to the millisecond, so the
+// store and the cookie expire together.
 //
 // Every operation is one round trip: Load is an HMGET; Save and Touch are
 // Lua scripts run with EVALSHA (go-redis falls back to EVAL, which caches
@@ -90,9 +91,9 @@ redis.call('HSET', KEYS[1], 't', ARGV[2])
 return 1
 `)
 
-// Store is a sessions.Store and sessions.Toucher backed by Redis. It is
-// safe for concurrent use. Make one with New (around a client you own) or
-// Open (from a URL).
+// Store is a [sessions.Store] and [sessions.Toucher] backed by Redis. It is
+// safe for concurrent use. Make one with [New] (around a client you own) or
+// [Open] (from a URL).
 type Store struct {
 	client goredis.UniversalClient
 	prefix string
@@ -163,7 +164,7 @@ func (s *Store) Close() error {
 }
 
 // Load returns the record under key with one HMGET, or
-// sessions.ErrNotFound. Redis never returns a key past its TTL, so an
+// [sessions.ErrNotFound]. Redis never returns a key past its TTL, so an
 // expired record is never returned.
 func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	if err := ctx.Err(); err != nil {
@@ -197,9 +198,9 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 // Save stores data under key for ttl with compare-and-swap, in one script
 // call: version 0 adds only if nothing is stored, any other version
 // replaces only the record with that version; otherwise it returns
-// sessions.ErrConflict and changes nothing. The key's TTL becomes ttl,
-// rounded down to whole milliseconds (at least 1 ms). It returns the new,
-// random, non-zero version.
+// [sessions.ErrConflict] and changes nothing. The key's TTL becomes ttl,
+// rounded up to whole milliseconds. It returns the new version: a fresh
+// random 64-bit number, never 0 and never the version it replaces.
 func (s *Store) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -216,17 +217,17 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 	return next, nil
 }
 
-// Touch sets the TTL of the record under key to ttl and records the
-// current time as its Touched time (this process's clock, which the
-// middleware compares it with, not the Redis server's), without rewriting the data or changing the version, in one
-// script call. It returns sessions.ErrNotFound when there is no such record
-// and creates nothing.
-func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error {
+// Touch sets the TTL of the record under key to ttl, rounded up to whole
+// milliseconds, and records at (the middleware's time, to the millisecond)
+// as its Touched time, without rewriting the data or changing the version,
+// in one script call. It returns [sessions.ErrNotFound] when there is no
+// such record and creates nothing.
+func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	ok, err := touchScript.Run(ctx, s.client, []string{s.prefix + key},
-		millis(ttl), strconv.FormatInt(time.Now().UnixMilli(), 10)).Int64()
+		millis(ttl), strconv.FormatInt(at.UnixMilli(), 10)).Int64()
 	if err != nil {
 		return err
 	}
@@ -254,7 +255,12 @@ func newVersion(old uint64) uint64 {
 	}
 }
 
-// millis formats ttl for PEXPIRE: whole milliseconds, at least 1.
+// millis formats ttl for PEXPIRE: whole milliseconds, rounded up (a
+// record never expires before its TTL), at least 1.
 func millis(ttl time.Duration) string {
-	return strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
+	ms := int64(ttl / time.Millisecond)
+	if ttl%time.Millisecond > 0 {
+		ms++
+	}
+	return strconv.FormatInt(max(ms, 1), 10)
 }

@@ -22,9 +22,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/redis"
+	"github.com/sessionware/sessions/storetest"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -364,7 +364,7 @@ func TestStoreCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Touch(ctx, "k", time.Minute); err != nil {
+	if err := s.Touch(ctx, "k", time.Minute, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	log.take() // the scripts' first runs load them
@@ -381,7 +381,7 @@ func TestStoreCommands(t *testing.T) {
 			}
 			return nil
 		}, "evalsha"},
-		{"Touch", func() error { return s.Touch(ctx, "k", time.Minute) }, "evalsha"},
+		{"Touch", func() error { return s.Touch(ctx, "k", time.Minute, time.Now()) }, "evalsha"},
 		{"Delete", func() error { return s.Delete(ctx, "k") }, "del"},
 		{"Delete of a missing key", func() error { return s.Delete(ctx, "k") }, "del"},
 		{"Load of a missing key", func() error {
@@ -421,16 +421,21 @@ func TestLayout(t *testing.T) {
 	if h["d"] != "data" || h["v"] != strconv.FormatUint(v, 10) || len(h) != 2 {
 		t.Fatalf("stored hash = %q, want d=data v=%d", h, v)
 	}
-	before := time.Now().Truncate(time.Millisecond)
-	if err := s.Touch(ctx, "abc", time.Hour); err != nil {
+	// The middleware's time, far from the real one: the store records it
+	// as given, to the millisecond, not its own clock.
+	at := time.Date(2031, 3, 4, 5, 6, 7, 8_999_999, time.UTC)
+	if err := s.Touch(ctx, "abc", time.Hour, at); err != nil {
 		t.Fatal(err)
+	}
+	if h, err := client.HGet(ctx, "session:abc", "t").Result(); err != nil || h != strconv.FormatInt(at.UnixMilli(), 10) {
+		t.Fatalf("stored t = %q (%v), want %d", h, err, at.UnixMilli())
 	}
 	r, err := s.Load(ctx, "abc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Version != v || string(r.Data) != "data" || r.Touched.Before(before) || r.Touched.After(time.Now()) {
-		t.Fatalf("after Touch: %+v, want version %d and Touched about %v", r, v, before)
+	if r.Version != v || string(r.Data) != "data" || !r.Touched.Equal(at.Truncate(time.Millisecond)) {
+		t.Fatalf("after Touch: %+v, want version %d and Touched %v", r, v, at.Truncate(time.Millisecond))
 	}
 	// A save starts the record afresh: no stale touch time.
 	v2, err := s.Save(ctx, "abc", []byte("new"), v, time.Minute)
@@ -441,7 +446,7 @@ func TestLayout(t *testing.T) {
 		t.Fatalf("after a save: %+v %v, want a zero Touched and version %d", r, err, v2)
 	}
 	// Touch of a missing key creates nothing.
-	if err := s.Touch(ctx, "missing", time.Minute); !errors.Is(err, sessions.ErrNotFound) {
+	if err := s.Touch(ctx, "missing", time.Minute, at); !errors.Is(err, sessions.ErrNotFound) {
 		t.Fatalf("Touch of a missing key: %v", err)
 	}
 	if n, err := client.Exists(ctx, "session:missing").Result(); err != nil || n != 0 {
@@ -550,7 +555,7 @@ func TestTTLMatchesMiddleware(t *testing.T) {
 			t.Fatal(err)
 		}
 		near("PTTL after Save", pttl(), 90*time.Second+500*time.Millisecond)
-		if err := s.Touch(ctx, "ttl", 42*time.Minute); err != nil {
+		if err := s.Touch(ctx, "ttl", 42*time.Minute, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		near("PTTL after Touch", pttl(), 42*time.Minute)

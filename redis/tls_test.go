@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/sessionware/sessions"
-	"github.com/sessionware/sessions/storetest"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/redis"
+	"github.com/sessionware/sessions/storetest"
 )
 
 // TestTLSWithPassword runs the suite over rediss:// against a redis-server

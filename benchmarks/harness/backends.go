@@ -61,7 +61,7 @@ func (ours) incr(c *gin.Context) error {
 	return nil
 }
 
-func newOurs(store sessions.Store, opts ...sessions.Option) *App {
+func newOurs(store sessions.Backend, opts ...sessions.Option) *App {
 	return newApp(ours{mw: sessions.Sessions(CookieName, store, opts...)}, nil)
 }
 
