@@ -31,7 +31,6 @@ func init() { gin.SetMode(gin.TestMode) }
 type flaky struct {
 	*memory.Store
 	down                           atomic.Bool
-	compact                        atomic.Bool // Load asks for compaction
 	tooLarge                       atomic.Bool // Save fails with ErrTooLarge
 	loads, saves, touches, deletes atomic.Int64
 	keys                           sync.Map // every key saved
@@ -50,9 +49,7 @@ func (f *flaky) Load(ctx context.Context, key string) (sessions.Record, error) {
 	if f.down.Load() {
 		return sessions.Record{}, errDown
 	}
-	r, err := f.Store.Load(ctx, key)
-	r.Compact = f.compact.Load()
-	return r, err
+	return f.Store.Load(ctx, key)
 }
 
 func (f *flaky) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
@@ -67,12 +64,12 @@ func (f *flaky) Save(ctx context.Context, key string, data []byte, version uint6
 	return f.Store.Save(ctx, key, data, version, ttl)
 }
 
-func (f *flaky) Touch(ctx context.Context, key string, ttl time.Duration) error {
+func (f *flaky) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
 	f.touches.Add(1)
 	if f.down.Load() {
 		return errDown
 	}
-	return f.Store.Touch(ctx, key, ttl)
+	return f.Store.Touch(ctx, key, ttl, at)
 }
 
 func (f *flaky) Delete(ctx context.Context, key string) error {
@@ -92,7 +89,7 @@ type app struct {
 	mu     sync.Mutex
 }
 
-func newApp(t *testing.T, store sessions.Store, routes func(r *gin.Engine), opts ...sessions.Option) *app {
+func newApp(t *testing.T, store sessions.Backend, routes func(r *gin.Engine), opts ...sessions.Option) *app {
 	a := &app{t: t}
 	r := gin.New()
 	r.Use(func(c *gin.Context) {
@@ -693,23 +690,55 @@ func TestFailedSaveLetsTheHandlerAnswerWithAnError(t *testing.T) {
 	}
 }
 
-func TestCompactRefreshesBySaving(t *testing.T) {
-	clk := &clock{now: time.Unix(1_700_000_000, 0)}
-	store := newFlaky(t, memory.WithClock(clk.Now))
-	a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(20*time.Minute))
-	a.expect("POST", "/set/u/alice", 200, "ok")
-	saves, touches := store.saves.Load(), store.touches.Load()
-	clk.Add(2 * time.Minute)
-	a.expect("GET", "/get/u", 200, "alice")
-	if store.touches.Load() != touches+1 || store.saves.Load() != saves {
-		t.Fatal("a due refresh did not touch")
-	}
-	store.compact.Store(true)
-	clk.Add(2 * time.Minute)
-	a.expect("GET", "/get/u", 200, "alice")
-	if store.touches.Load() != touches+1 || store.saves.Load() != saves+1 {
-		t.Fatalf("a due refresh of a record that asks for compaction: %d touches, %d saves",
-			store.touches.Load()-touches, store.saves.Load()-saves)
+// noTouch hides the memory store's Touch: a Store without Toucher.
+type noTouch struct{ *flaky }
+
+func (noTouch) Touch() {} // not a sessions.Toucher
+
+func TestIdleRefreshEveryQuarterOfTheIdleTimeout(t *testing.T) {
+	for _, touch := range []bool{true, false} {
+		t.Run(fmt.Sprintf("toucher=%v", touch), func(t *testing.T) {
+			clk := &clock{now: time.Unix(1_700_000_000, 0)}
+			store := newFlaky(t, memory.WithClock(clk.Now))
+			var backend sessions.Backend = store
+			if !touch {
+				backend = noTouch{store}
+			}
+			a := newApp(t, backend, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(2*time.Minute))
+			a.expect("POST", "/set/u/alice", 200, "ok")
+			writes := func() int64 { return store.saves.Load() + store.touches.Load() }
+			before := writes()
+			clk.Add(30*time.Second - time.Millisecond) // a refresh is due after idle/4 = 30 s
+			a.expect("GET", "/get/u", 200, "alice")
+			if n := writes() - before; n != 0 {
+				t.Fatalf("%d writes before a refresh was due (saves %d touches %d)", n, store.saves.Load(), store.touches.Load())
+			}
+			clk.Add(time.Millisecond)
+			a.expect("GET", "/get/u", 200, "alice")
+			if n := writes() - before; n != 1 {
+				t.Fatalf("%d writes when a refresh was due, want 1", n)
+			}
+			if touch && store.touches.Load() != 1 {
+				t.Fatalf("%d touches: a store with Touch is refreshed by a touch", store.touches.Load())
+			}
+			clk.Add(30*time.Second - time.Millisecond)
+			a.expect("GET", "/get/u", 200, "alice")
+			if n := writes() - before; n != 1 {
+				t.Fatalf("%d writes: a refresh came before idle/4 had passed since the last one", n)
+			}
+			clk.Add(time.Millisecond)
+			a.expect("GET", "/get/u", 200, "alice")
+			if n := writes() - before; n != 2 {
+				t.Fatalf("%d writes, want 2", n)
+			}
+			// The deadline slid: two minutes after the last refresh (three
+			// after the first write) the session is alive; a moment later
+			// it is gone.
+			clk.Add(2*time.Minute - time.Millisecond)
+			a.expect("GET", "/get/u", 200, "alice")
+			clk.Add(2*time.Minute + time.Millisecond)
+			a.expect("GET", "/get/u", 200, "<nil>")
+		})
 	}
 }
 
@@ -884,7 +913,7 @@ func TestSaveThenDestroyLeavesNoCookieSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, store := range map[string]sessions.Store{"cookie": cs, "memory": newFlaky(t)} {
+	for name, store := range map[string]sessions.Backend{"cookie": cs, "memory": newFlaky(t)} {
 		t.Run(name, func(t *testing.T) {
 			a := newApp(t, store, func(r *gin.Engine) {
 				basicRoutes(r)
@@ -905,4 +934,94 @@ func TestSaveThenDestroyLeavesNoCookieSession(t *testing.T) {
 			a.expect("GET", "/get/user", 200, "<nil>")
 		})
 	}
+}
+
+func TestClearRemovesKeysAConcurrentRequestAdded(t *testing.T) {
+	store := newFlaky(t)
+	inside, release := make(chan struct{}), make(chan struct{})
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/slow", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Clear()
+			s.Set("mine", "1")
+			inside <- struct{}{}
+			<-release
+			c.String(200, "ok")
+		})
+	})
+	a.expect("POST", "/set/old/1", 200, "ok")
+	// Another tab adds a key while the clearing request is parked; the
+	// clear, committed after it, removes that key too.
+	a.whileParked("/slow", inside, release, func() { a.expect("POST", "/set/theirs/1", 200, "ok") })
+	a.expect("GET", "/keys", 200, "[mine]")
+}
+
+func TestRenewOfAnEmptyNewSessionStoresNothing(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		r.POST("/renew", func(c *gin.Context) { sessions.Default(c).Renew(); c.String(200, "ok") })
+	})
+	resp := a.expect("POST", "/renew", 200, "ok")
+	if sc := setCookieOf(resp); sc != "" {
+		t.Fatalf("Set-Cookie %q for an empty session", sc)
+	}
+	if n := store.saves.Load(); n != 0 {
+		t.Fatalf("%d saves of an empty renewed session", n)
+	}
+	if n := store.Len(); n != 0 {
+		t.Fatalf("%d records stored", n)
+	}
+}
+
+func TestDestroyWithoutACookieSendsNoCookie(t *testing.T) {
+	for name, backend := range map[string]sessions.Backend{"memory": newFlaky(t), "cookie": newCookieStore(t)} {
+		t.Run(name, func(t *testing.T) {
+			a := newApp(t, backend, func(r *gin.Engine) {
+				basicRoutes(r)
+				r.POST("/logout", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "ok") })
+			})
+			if sc := setCookieOf(a.expect("POST", "/logout", 200, "ok")); sc != "" {
+				t.Fatalf("Set-Cookie %q to a client that had no cookie", sc)
+			}
+			// With a cookie, the logout expires it.
+			a.expect("POST", "/set/u/alice", 200, "ok")
+			if sc := setCookieOf(a.expect("POST", "/logout", 200, "ok")); !strings.Contains(sc, "Max-Age=0") {
+				t.Fatalf("Set-Cookie %q: the logout did not expire the cookie", sc)
+			}
+		})
+	}
+}
+
+func TestAbsoluteLifetimeEndsASessionInUse(t *testing.T) {
+	// The store keeps real time, so it holds the record throughout: only
+	// the middleware's lifetime check, on its own clock, can end it.
+	for name, backend := range map[string]sessions.Backend{"memory": newFlaky(t), "cookie": newCookieStore(t)} {
+		t.Run(name, func(t *testing.T) {
+			clk := &clock{now: time.Unix(1_700_000_000, 0)}
+			a := newApp(t, backend, basicRoutes, sessions.WithClock(clk.Now),
+				sessions.WithLifetime(time.Hour), sessions.WithIdleTimeout(10*time.Minute))
+			a.expect("POST", "/set/u/alice", 200, "ok")
+			// Used every 9 minutes, it never idles out.
+			for range 6 {
+				clk.Add(9 * time.Minute)
+				a.expect("GET", "/get/u", 200, "alice")
+			}
+			clk.Add(9 * time.Minute) // 63 minutes after creation
+			a.expect("GET", "/get/u", 200, "<nil>")
+		})
+	}
+}
+
+func newCookieStore(t *testing.T) *cookie.Store {
+	t.Helper()
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(7 * i)
+	}
+	cs, err := cookie.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }

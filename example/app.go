@@ -48,7 +48,7 @@ var templates = template.Must(template.ParseFS(templateFS, "templates/index.html
 // middleware's options (after the app's own: a 30-minute idle timeout and
 // an error handler that answers 503 with JSON on /api/* and with a page
 // elsewhere).
-func newApp(store sessions.Store, logger *slog.Logger, opts ...sessions.Option) *gin.Engine {
+func newApp(store sessions.Backend, logger *slog.Logger, opts ...sessions.Option) *gin.Engine {
 	r := gin.New()
 	r.SetHTMLTemplate(templates)
 	r.HandleMethodNotAllowed = true
@@ -326,7 +326,6 @@ func addToCart(s *sessions.Session, item string, qty int) string {
 	}
 	s.Update(keyCart, func(old any) any {
 		cart, _ := old.(map[string]int)
-		cart = maps.Clone(cart) // Update's function must not change old
 		if cart == nil {
 			cart = map[string]int{}
 		}

@@ -93,7 +93,7 @@ type harness struct {
 
 // serve starts the app on store. At the end of the test it checks that no
 // session cookie value the clients saw appears in the logs.
-func serve(t *testing.T, store sessions.Store) *harness {
+func serve(t *testing.T, store sessions.Backend) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}, cookie: &cookieRecorder{next: http.DefaultTransport, values: map[string]bool{}}}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -222,22 +222,24 @@ func (s *countingStore) Delete(ctx context.Context, key string) error {
 	return s.Store.Delete(ctx, key)
 }
 
-func (s *countingStore) Touch(ctx context.Context, key string, ttl time.Duration) error {
+func (s *countingStore) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
 	s.touches.Add(1)
-	return s.Store.(sessions.Toucher).Touch(ctx, key, ttl)
+	return s.Store.(sessions.Toucher).Touch(ctx, key, ttl, at)
 }
 
 func (s *countingStore) writes() int64 { return s.saves.Load() + s.deletes.Load() + s.touches.Load() }
 
 // open opens a store through package backends and closes it at the end of
 // the test.
-func open(t *testing.T, cfg backends.Config) sessions.Store {
+func open(t *testing.T, cfg backends.Config) sessions.Backend {
 	t.Helper()
 	s, err := cfg.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.(io.Closer).Close() })
+	if c, ok := s.(io.Closer); ok {
+		t.Cleanup(func() { c.Close() })
+	}
 	return s
 }
 
@@ -442,7 +444,7 @@ func TestBadInput(t *testing.T) {
 		{"FormHugeBody", "/login", "application/x-www-form-urlencoded", `username=` + strings.Repeat("a", 8<<20), 413, "the form is too large"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := &countingStore{Store: open(t, backends.Config{Store: "memory://"})}
+			store := &countingStore{Store: open(t, backends.Config{Store: "memory://"}).(sessions.Store)}
 			h := serve(t, store)
 			c := h.client()
 			c.postJSON("/api/login", `{"username": "alice"}`)
@@ -747,7 +749,7 @@ func (tooLargeStore) Save(context.Context, string, []byte, uint64, time.Duration
 }
 
 func TestServerStoreTooLargeIsNotUnavailable(t *testing.T) {
-	h := serve(t, tooLargeStore{memoryBackend().open(t)})
+	h := serve(t, tooLargeStore{memoryBackend().open(t).(sessions.Store)})
 	c := h.client()
 	r := c.postJSON("/api/cart", `{"item": "piano", "qty": 1}`)
 	want(t, "API status", r.status, http.StatusBadRequest)

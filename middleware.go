@@ -1,0 +1,92 @@
+package sessions
+
+import (
+	"fmt"
+
+	"github.com/gin-gonic/gin"
+)
+
+// contextKey is where the middleware puts the session in the gin.Context;
+// Default finds the first session middleware's there.
+const contextKey = "github.com/sessionware/sessions"
+
+// manager is one installed middleware: its backend and settings.
+type manager struct {
+	name    string
+	ctxKey  any // contextKey + "/" + name, boxed once
+	persist persister
+	cfg     config
+}
+
+// Sessions returns the middleware that gives every request a session kept
+// in backend (a [Store] or a [Sealer]) under the cookie called name.
+// Several middlewares with different names may be installed; [Named] finds
+// each, [Default] the first. Install gin.Recovery (or your own recovery)
+// before it, as gin.Default does: a panic below the middleware then saves
+// nothing, whereas a recovery below it turns the panic into a normal
+// response, which commits. It panics if name is not a valid cookie name,
+// backend is neither a Store nor a Sealer, or an option is invalid: all
+// programming errors, caught at start-up.
+func Sessions(name string, backend Backend, opts ...Option) gin.HandlerFunc {
+	if !validCookieName(name) {
+		panic(fmt.Sprintf("sessions: %q is not a valid cookie name", name))
+	}
+	m := &manager{name: name, ctxKey: any(contextKey + "/" + name), cfg: defaultConfig()}
+	switch b := backend.(type) {
+	case Sealer:
+		m.persist = sealed{sealer: b}
+	case Store:
+		t, _ := b.(Toucher)
+		m.persist = serverSide{store: b, toucher: t}
+	default:
+		panic(fmt.Sprintf("sessions: the backend (%T) is neither a Store nor a Sealer", backend))
+	}
+	for _, o := range opts {
+		o(&m.cfg)
+	}
+	if m.cfg.lifetime <= 0 {
+		panic("sessions: the lifetime must be positive")
+	}
+	return m.handle
+}
+
+func (m *manager) handle(c *gin.Context) {
+	s := &Session{m: m, c: c}
+	s.w = responseWriter{ResponseWriter: c.Writer, s: s}
+	c.Writer = &s.w
+	// The first middleware's session goes under contextKey, where Default
+	// and Named find it with one lookup; others under their own key.
+	if _, ok := c.Get(contextKey); ok {
+		c.Set(m.ctxKey, s)
+	} else {
+		c.Set(contextKey, s)
+	}
+	returned := false
+	defer s.done(&returned)
+	c.Next()
+	returned = true
+	s.finish()
+}
+
+// Default returns the session of the first Sessions middleware on the
+// route. It panics if there is none, a programming error.
+func Default(c *gin.Context) *Session {
+	return lookup(c, contextKey)
+}
+
+// Named returns the session of the Sessions middleware whose cookie is
+// called name. It panics if there is none, a programming error.
+func Named(c *gin.Context, name string) *Session {
+	if v, ok := c.Get(contextKey); ok && v.(*Session).m.name == name {
+		return v.(*Session)
+	}
+	return lookup(c, contextKey+"/"+name)
+}
+
+func lookup(c *gin.Context, key string) *Session {
+	v, ok := c.Get(key)
+	if !ok {
+		panic("sessions: no Sessions middleware installed for this route (" + key + ")")
+	}
+	return v.(*Session)
+}

@@ -1,0 +1,128 @@
+// Command mutate checks that the tests catch the mistakes that matter: it
+// applies each mutation below to the source, one at a time, runs the tests
+// named for it, and expects them to fail. It restores every file it
+// changed, also when interrupted. Run it from the repository root:
+//
+//	go run ./scripts/mutate            every mutation
+//	go run ./scripts/mutate lifetime   those whose name contains "lifetime"
+//
+// It needs the test servers the tests start (make deps).
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"time"
+)
+
+// mutation is one code change that a test must catch.
+type mutation struct {
+	name     string
+	file     string // relative to the repository root
+	old, new string // old must occur exactly once in file
+	pkgs     []string
+	run      string // go test -run pattern
+}
+
+var mutations = []mutation{
+	{
+		name: "lifetime check removed",
+		file: "expiry.go",
+		old:  "if !now.Before(r.created.Add(m.cfg.lifetime)) {\n\t\treturn false\n\t}",
+		new:  "",
+		pkgs: []string{"."}, run: "TestAbsoluteLifetime",
+	},
+	{
+		name: "idle refresh every idle/2 instead of idle/4",
+		file: "expiry.go",
+		old:  "min(idle/4, time.Minute)",
+		new:  "min(idle/2, time.Minute)",
+		pkgs: []string{"."}, run: "TestIdleRefresh",
+	},
+	{
+		name: "Clear keeps keys a concurrent request added",
+		file: "persist_server.go",
+		old:  "if s.ops&opClear != 0 {",
+		new:  "if false {",
+		pkgs: []string{"."}, run: "TestClearRemovesKeysAConcurrentRequestAdded",
+	},
+	{
+		name: "an empty session stored after Renew",
+		file: "commit.go",
+		old:  "write = false // never store an empty new session",
+		new:  "",
+		pkgs: []string{"."}, run: "TestRenewOfAnEmptyNewSessionStoresNothing",
+	},
+	{
+		name: "Max-Age=0 sent to a client that had no cookie",
+		file: "commit.go",
+		old:  "s.ops&opDestroy != 0 && s.isNew && s.clientCookie",
+		new:  "s.ops&opDestroy != 0 && s.isNew",
+		pkgs: []string{"."}, run: "TestDestroyWithoutACookieSendsNoCookie",
+	},
+	{
+		name: "compare-and-swap replay does not re-run Update functions",
+		file: "persist_server.go",
+		old:  "for _, fn := range sl.updates {\n\t\t\tv = fn(v)\n\t\t}",
+		new:  "v = sl.val",
+		pkgs: []string{"."}, run: "TestConcurrentUpdateReplaysOnConflict",
+	},
+}
+
+func main() {
+	filter := ""
+	if len(os.Args) > 1 {
+		filter = os.Args[1]
+	}
+	restore := map[string][]byte{}
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt)
+	go func() {
+		<-interrupted
+		for f, b := range restore {
+			_ = os.WriteFile(f, b, 0o644)
+		}
+		os.Exit(2)
+	}()
+	caught, missed := 0, 0
+	for _, m := range mutations {
+		if !strings.Contains(m.name, filter) {
+			continue
+		}
+		src, err := os.ReadFile(m.file)
+		if err != nil {
+			fail("%s: %v", m.name, err)
+		}
+		if n := strings.Count(string(src), m.old); n != 1 {
+			fail("%s: the text to change occurs %d times in %s (the code moved: update the mutation)", m.name, n, m.file)
+		}
+		restore[m.file] = src
+		if err := os.WriteFile(m.file, []byte(strings.Replace(string(src), m.old, m.new, 1)), 0o644); err != nil {
+			fail("%s: %v", m.name, err)
+		}
+		start := time.Now()
+		args := append([]string{"test", "-count=1", "-run", m.run}, m.pkgs...)
+		out, err := exec.Command("go", args...).CombinedOutput()
+		_ = os.WriteFile(m.file, src, 0o644)
+		delete(restore, m.file)
+		if err != nil && strings.Contains(string(out), "--- FAIL") {
+			caught++
+			fmt.Printf("caught  %-60s %s\n", m.name, time.Since(start).Round(time.Millisecond))
+			continue
+		}
+		missed++
+		fmt.Printf("MISSED  %-60s (go %s)\n%s\n", m.name, strings.Join(args, " "), out)
+	}
+	fmt.Printf("%d caught, %d missed\n", caught, missed)
+	if missed > 0 {
+		os.Exit(1)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "mutate: "+format+"\n", args...)
+	os.Exit(2)
+}
