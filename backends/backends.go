@@ -12,6 +12,8 @@
 //	rediss://…, unix://…, redis+cluster://…, rediss+cluster://…,
 //	redis+sentinel://…, rediss+sentinel://…
 //
+// and any scheme that another package adds with [Register].
+//
 // # memory://
 //
 // Sessions in this process (package memory): for development, tests and a
@@ -65,6 +67,12 @@
 // For Sentinel, the URL's user and password are the Sentinels' own; the
 // master's go in the username and password query options.
 //
+// # Other backends
+//
+// A store of another package adds its scheme with [Register], the way
+// database/sql drivers do, usually from an init function; a program that
+// imports the package opens it by URL like the ones above.
+//
 // # Errors, secrets and closing
 //
 // A URL or option that is wrong is an error at start-up that names the
@@ -93,6 +101,7 @@ package backends
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -191,14 +200,38 @@ func (c Config) Open() (sessions.Backend, error) {
 		return nil, configErr("the store URL must start with a scheme followed by \"://\"; accepted: %s", acceptedSchemes())
 	}
 	scheme = strings.ToLower(scheme)
-	b := lookup(scheme)
-	if b == nil {
+	open := lookup(scheme)
+	if open == nil {
 		return nil, configErr("unknown store scheme %q; accepted: %s", printable(scheme), acceptedSchemes())
 	}
 	if ambiguousUserInfo(rest) {
 		return nil, configErr("%s://: the user info (before the last \"@\") holds an unescaped \"?\", \"#\" or \"/\"; percent-encode it (%%3F, %%23, %%2F) so that the password is not read as options or a host", scheme)
 	}
-	return b.open(scheme, rest, raw, c)
+	raw = scheme + "://" + rest
+	b, err := open(Config{Store: raw, Keys: c.Keys})
+	if err != nil {
+		if !errors.Is(err, ErrConfig) {
+			// A registered backend's own error: mark it, and make sure
+			// that it shows no password of the URL.
+			err = configErr("%s://: %s", scheme, printable(scrubURLSecrets(err.Error(), raw)))
+		}
+		return nil, err
+	}
+	switch b.(type) {
+	case sessions.Store, sessions.Sealer:
+		return b, nil
+	}
+	if c, ok := b.(io.Closer); ok {
+		_ = c.Close()
+	}
+	return nil, fmt.Errorf("backends: the %s:// backend opened a %T, which is neither a sessions.Store nor a sessions.Sealer", scheme, b)
+}
+
+// cutScheme splits a URL that Config.Open hands to a backend into its
+// scheme and what follows "://".
+func cutScheme(raw string) (scheme, rest string) {
+	scheme, rest, _ = strings.Cut(raw, "://")
+	return scheme, rest
 }
 
 // ambiguousUserInfo reports whether the text before the last "@" of a
@@ -277,50 +310,6 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// backend is one URL scheme family.
-type backend struct {
-	schemes []string
-	open    func(scheme, rest, raw string, c Config) (sessions.Backend, error)
-}
-
-// registry holds the backends, in the order they are listed in errors.
-var registry []backend
-
-func register(b backend) { registry = append(registry, b) }
-
-func lookup(scheme string) *backend {
-	for i := range registry {
-		if slices.Contains(registry[i].schemes, scheme) {
-			return &registry[i]
-		}
-	}
-	return nil
-}
-
-// order is the order in which schemes are listed.
-var order = []string{"memory", "cookie", "memcached", "redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"}
-
-func acceptedSchemes() string {
-	var all []string
-	for _, b := range registry {
-		all = append(all, b.schemes...)
-	}
-	slices.SortStableFunc(all, func(a, b string) int {
-		ia, ib := slices.Index(order, a), slices.Index(order, b)
-		if ia < 0 {
-			ia = len(order)
-		}
-		if ib < 0 {
-			ib = len(order)
-		}
-		return ia - ib
-	})
-	for i, s := range all {
-		all[i] = s + "://"
-	}
-	return strings.Join(all, ", ")
 }
 
 func configErr(format string, args ...any) error {

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(backend{schemes: []string{"cookie"}, open: openCookie})
+	Register("cookie", openCookie)
 }
 
 // keyEncodings are the base64 forms a key may be written in.
@@ -50,7 +50,8 @@ func DecodeKeys(keys []string) ([][]byte, error) {
 }
 
 // openCookie opens cookie:// with c.Keys.
-func openCookie(scheme, rest, _ string, c Config) (sessions.Backend, error) {
+func openCookie(c Config) (sessions.Backend, error) {
+	scheme, rest := cutScheme(c.Store)
 	head, query, err := splitRest(scheme, rest)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/backends"
+	"github.com/sessionware/sessions/memory"
 )
 
 // A program takes its store from the environment (SESSION_STORE and
@@ -62,4 +63,27 @@ func ExampleConfig_Open() {
 	defer store.(io.Closer).Close()
 	fmt.Println(cfg) // the password is not printed
 	// Output: store=redis://localhost:6379/0
+}
+
+// A package that provides a store registers its scheme from an init
+// function, as database/sql drivers do; programs that import it open the
+// store by URL.
+func ExampleRegister() {
+	backends.Register("mystore", func(c backends.Config) (sessions.Backend, error) {
+		// c.Store is the whole URL, "mystore://…": parse it, connect
+		// lazily, return the store.
+		return memory.New(), nil
+	})
+
+	store, err := backends.Open("mystore://")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if c, ok := store.(io.Closer); ok {
+			c.Close()
+		}
+	}()
+	r := gin.New()
+	r.Use(sessions.Sessions("session", store))
 }

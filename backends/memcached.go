@@ -14,7 +14,7 @@ import (
 var _ io.Closer = (*memcached.Store)(nil)
 
 func init() {
-	register(backend{schemes: []string{"memcached"}, open: openMemcached})
+	Register("memcached", openMemcached)
 }
 
 // memcachedForms lists the memcached URLs accepted.
@@ -25,7 +25,8 @@ const DefaultMemcachedPort = "11211"
 
 // openMemcached opens memcached://h1[:port],h2[:port][?prefix=P&timeout=D&max_idle=N]
 // or memcached:///socket/path[?…].
-func openMemcached(scheme, rest, _ string, _ Config) (sessions.Backend, error) {
+func openMemcached(c Config) (sessions.Backend, error) {
+	scheme, rest := cutScheme(c.Store)
 	head, query, err := splitRest(scheme, rest)
 	if err != nil {
 		return nil, err

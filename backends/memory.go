@@ -12,11 +12,12 @@ import (
 var _ io.Closer = (*memory.Store)(nil)
 
 func init() {
-	register(backend{schemes: []string{"memory"}, open: openMemory})
+	Register("memory", openMemory)
 }
 
 // openMemory opens memory://[?max_entries=N&cleanup=DURATION].
-func openMemory(scheme, rest, _ string, _ Config) (sessions.Backend, error) {
+func openMemory(c Config) (sessions.Backend, error) {
+	scheme, rest := cutScheme(c.Store)
 	head, query, err := splitRest(scheme, rest)
 	if err != nil {
 		return nil, err

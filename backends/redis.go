@@ -13,10 +13,9 @@ import (
 var _ io.Closer = (*redis.Store)(nil)
 
 func init() {
-	register(backend{
-		schemes: []string{"redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"},
-		open:    openRedis,
-	})
+	for _, scheme := range []string{"redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"} {
+		Register(scheme, openRedis)
+	}
 }
 
 // redisOptionsHint lists what the Redis URLs accept besides the address.
@@ -26,10 +25,10 @@ const redisOptionsHint = "prefix and go-redis's URL options (db, protocol, clien
 	"see https://pkg.go.dev/github.com/redis/go-redis/v9#ParseURL"
 
 // openRedis hands the URL to redis.Open, which does no I/O.
-func openRedis(_, _, raw string, _ Config) (sessions.Backend, error) {
-	s, err := redis.Open(raw)
+func openRedis(c Config) (sessions.Backend, error) {
+	s, err := redis.Open(c.Store)
 	if err != nil {
-		msg := scrubURLSecrets(err.Error(), raw)
+		msg := scrubURLSecrets(err.Error(), c.Store)
 		if strings.Contains(msg, "option") {
 			msg += "; accepted: " + redisOptionsHint
 		}
