@@ -15,11 +15,12 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	clock := storetest.NewClock()
 	storetest.Run(t, func(t *testing.T) sessions.Backend {
-		s := memory.New()
+		s := memory.New(memory.WithClock(clock.Now))
 		t.Cleanup(func() { s.Close() })
 		return s
-	})
+	}, storetest.WithClock(clock))
 }
 
 func TestJanitorReclaimsAndStops(t *testing.T) {
