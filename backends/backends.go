@@ -111,6 +111,8 @@ import (
 	"time"
 
 	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/cookie"
+	"github.com/sessionware/sessions/internal/urlsecret"
 )
 
 // Environment variables read by FromEnv (and by Open, for the cookie keys).
@@ -125,8 +127,9 @@ const (
 // DefaultURL is the store used when the configuration names none.
 const DefaultURL = "memory://"
 
-// KeySize is the length in bytes of a cookie key, after base64 decoding.
-const KeySize = 32
+// KeySize is the length in bytes of a cookie key, after base64 decoding:
+// [cookie.KeySize].
+const KeySize = cookie.KeySize
 
 // ErrConfig is wrapped by every error that Open returns for a wrong URL,
 // option or key.
@@ -204,7 +207,7 @@ func (c Config) Open() (sessions.Backend, error) {
 	if open == nil {
 		return nil, configErr("unknown store scheme %q; accepted: %s", printable(scheme), acceptedSchemes())
 	}
-	if ambiguousUserInfo(rest) {
+	if urlsecret.AmbiguousUserInfo(raw) {
 		return nil, configErr("%s://: the user info (before the last \"@\") holds an unescaped \"?\", \"#\" or \"/\"; percent-encode it (%%3F, %%23, %%2F) so that the password is not read as options or a host", scheme)
 	}
 	raw = scheme + "://" + rest
@@ -213,7 +216,7 @@ func (c Config) Open() (sessions.Backend, error) {
 		if !errors.Is(err, ErrConfig) {
 			// A registered backend's own error: mark it, and make sure
 			// that it shows no password of the URL.
-			err = configErr("%s://: %s", scheme, printable(scrubURLSecrets(err.Error(), raw)))
+			err = configErr("%s://: %s", scheme, printable(urlsecret.Scrub(err.Error(), raw)))
 		}
 		return nil, err
 	}
@@ -232,15 +235,6 @@ func (c Config) Open() (sessions.Backend, error) {
 func cutScheme(raw string) (scheme, rest string) {
 	scheme, rest, _ = strings.Cut(raw, "://")
 	return scheme, rest
-}
-
-// ambiguousUserInfo reports whether the text before the last "@" of a
-// URL's rest holds a character that would end the authority early, so that
-// part of a password would be read as a host, a path or options (and could
-// end up in a log line).
-func ambiguousUserInfo(rest string) bool {
-	at := strings.LastIndex(rest, "@")
-	return at >= 0 && strings.ContainsAny(rest[:at], "?#/")
 }
 
 // Scheme returns the scheme of c's store URL, lower-cased ("memory" for an
@@ -290,7 +284,7 @@ func Redact(rawURL string) string {
 	if !ok {
 		return "(unparsable URL)"
 	}
-	if ambiguousUserInfo(rest) {
+	if urlsecret.AmbiguousUserInfo(raw) {
 		return printable(strings.ToLower(scheme)) + "://(redacted)"
 	}
 	rest, _, _ = strings.Cut(rest, "?")

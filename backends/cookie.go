@@ -2,6 +2,7 @@ package backends
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -83,8 +84,9 @@ func openCookie(c Config) (sessions.Backend, error) {
 	return s, nil
 }
 
-// cookieKeyErr says which key cookie.New refused and why, without passing
-// on the cookie package's message, which may describe the key's bytes.
+// cookieKeyErr says which key cookie.New refused and why, in this
+// package's words (with the base64 hint that fits SESSION_KEYS): it tells
+// the reasons apart with errors.Is, never from the cookie package's text.
 func cookieKeyErr(keys [][]byte, err error) error {
 	const accepted = "accepted: 32 bytes from a cryptographic random source in base64, such as the output of: head -c 32 /dev/urandom | base64"
 	for i, k := range keys {
@@ -94,13 +96,12 @@ func cookieKeyErr(keys [][]byte, err error) error {
 				continue
 			}
 		}
-		msg := kerr.Error()
 		why := "the cookie store refuses it"
 		switch {
-		case strings.Contains(msg, "copies of one byte"):
-			why = "all its bytes are equal: it is not random"
-		case strings.Contains(msg, "printable"):
-			why = "it is printable text (a password, or a key encoded twice?), not random bytes"
+		case errors.Is(kerr, cookie.ErrWeakKey):
+			why = "it is not random: all its bytes are equal, or it is printable text (a password, or a key encoded twice?)"
+		case errors.Is(kerr, cookie.ErrKeySize):
+			why = fmt.Sprintf("it is not %d bytes", cookie.KeySize)
 		}
 		return configErr("cookie://: key %d of %d: %s; %s", i+1, len(keys), why, accepted)
 	}

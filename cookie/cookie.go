@@ -165,6 +165,16 @@ var minValueLen = base64.RawURLEncoding.EncodedLen(overhead)
 // It wraps sessions.ErrTooLarge.
 var ErrTooLarge = fmt.Errorf("cookie: session too large for a cookie: %w", sessions.ErrTooLarge)
 
+// ErrKeySize is returned by New, wrapped with the length it was given and
+// a hint, when a key is not KeySize bytes long.
+var ErrKeySize = errors.New("cookie: the key must be exactly 32 random bytes")
+
+// ErrWeakKey is returned by New, wrapped with the reason, when a key does
+// not look random: all its bytes are equal, or all are printable ASCII (a
+// password, or a key still in base64 or hex). It never says what the key
+// holds.
+var ErrWeakKey = errors.New("cookie: the key is not random")
+
 // errOpen is Open's error for every value it does not accept. It does not
 // say why: a client learns nothing from it anyway, and the middleware
 // treats every such value as no session.
@@ -263,7 +273,7 @@ func checkKey(key []byte) error {
 		if len(key) == 44 || len(key) == 64 {
 			hint = "it looks like base64 or hex text: decode it to 32 bytes, or " + howTo
 		}
-		return fmt.Errorf("cookie: the key must be exactly %d random bytes, not %d: %s", KeySize, len(key), hint)
+		return fmt.Errorf("%w, not %d: %s", ErrKeySize, len(key), hint)
 	}
 	same, printable := true, true
 	for _, b := range key {
@@ -271,11 +281,11 @@ func checkKey(key []byte) error {
 		printable = printable && b >= 0x20 && b < 0x7f
 	}
 	if same {
-		return fmt.Errorf("cookie: the key is %d copies of one byte, not random: %s", KeySize, howTo)
+		return fmt.Errorf("%w: it is %d copies of one byte: %s", ErrWeakKey, KeySize, howTo)
 	}
 	if printable {
 		// 32 random bytes are all printable ASCII with probability 2⁻⁵⁶.
-		return fmt.Errorf("cookie: the key is printable text (a password or encoded key?), not %d random bytes: %s", KeySize, howTo)
+		return fmt.Errorf("%w: it is printable text (a password or encoded key?): %s", ErrWeakKey, howTo)
 	}
 	return nil
 }

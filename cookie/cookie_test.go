@@ -64,24 +64,25 @@ func TestNewRejectsBadKeys(t *testing.T) {
 		key     []byte
 		old     [][]byte
 		wantErr string // "" for success
+		is      error  // the sentinel the error wraps
 	}{
-		{"random", good, nil, ""},
-		{"nil", nil, nil, "exactly 32 random bytes, not 0"},
-		{"empty", []byte{}, nil, "not 0"},
-		{"short", good[:16], nil, "not 16"},
-		{"31 bytes", good[:31], nil, "not 31"},
-		{"33 bytes", append(append([]byte{}, good...), 1), nil, "not 33"},
-		{"base64 text", b64Key, nil, "looks like base64 or hex text"},
-		{"hex text of 64", []byte(hex.EncodeToString(good)), nil, "looks like base64 or hex text"},
-		{"all zero", make([]byte, 32), nil, "not random"},
-		{"all 0xff", bytes.Repeat([]byte{0xff}, 32), nil, "not random"},
-		{"password", printable, nil, "printable text"},
-		{"hex of 16 bytes", hexKey, nil, "printable text"},
-		{"good old keys", good, [][]byte{newKey(t), newKey(t)}, ""},
-		{"old key duplicates the key", good, [][]byte{good}, ""},
-		{"short old key", good, [][]byte{newKey(t), good[:8]}, "old key 2: cookie: the key must be exactly 32 random bytes, not 8"},
-		{"nil old key", good, [][]byte{nil}, "old key 1"},
-		{"zero old key", good, [][]byte{make([]byte, 32)}, "old key 1: cookie: the key is 32 copies of one byte"},
+		{"random", good, nil, "", nil},
+		{"nil", nil, nil, "exactly 32 random bytes, not 0", cookie.ErrKeySize},
+		{"empty", []byte{}, nil, "not 0", cookie.ErrKeySize},
+		{"short", good[:16], nil, "not 16", cookie.ErrKeySize},
+		{"31 bytes", good[:31], nil, "not 31", cookie.ErrKeySize},
+		{"33 bytes", append(append([]byte{}, good...), 1), nil, "not 33", cookie.ErrKeySize},
+		{"base64 text", b64Key, nil, "looks like base64 or hex text", cookie.ErrKeySize},
+		{"hex text of 64", []byte(hex.EncodeToString(good)), nil, "looks like base64 or hex text", cookie.ErrKeySize},
+		{"all zero", make([]byte, 32), nil, "not random", cookie.ErrWeakKey},
+		{"all 0xff", bytes.Repeat([]byte{0xff}, 32), nil, "not random", cookie.ErrWeakKey},
+		{"password", printable, nil, "printable text", cookie.ErrWeakKey},
+		{"hex of 16 bytes", hexKey, nil, "printable text", cookie.ErrWeakKey},
+		{"good old keys", good, [][]byte{newKey(t), newKey(t)}, "", nil},
+		{"old key duplicates the key", good, [][]byte{good}, "", nil},
+		{"short old key", good, [][]byte{newKey(t), good[:8]}, "old key 2: cookie: the key must be exactly 32 random bytes, not 8", cookie.ErrKeySize},
+		{"nil old key", good, [][]byte{nil}, "old key 1", cookie.ErrKeySize},
+		{"zero old key", good, [][]byte{make([]byte, 32)}, "old key 1: cookie: the key is not random: it is 32 copies of one byte", cookie.ErrWeakKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,6 +101,11 @@ func TestNewRejectsBadKeys(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "openssl rand -base64 32") {
 				t.Fatalf("New: error %q does not say how to make a key", err)
+			}
+			// Every refusal is one of the two sentinels, which callers
+			// such as package backends test with errors.Is.
+			if !errors.Is(err, tt.is) {
+				t.Fatalf("New: error %q does not wrap %v", err, tt.is)
 			}
 		})
 	}

@@ -63,7 +63,7 @@ func ExampleNew_badKey() {
 	fmt.Println(err)
 	// Output:
 	// cookie: the key must be exactly 32 random bytes, not 44: it looks like base64 or hex text: decode it to 32 bytes, or make one with `openssl rand -base64 32` and base64-decode it
-	// cookie: the key is printable text (a password or encoded key?), not 32 random bytes: make one with `openssl rand -base64 32` and base64-decode it
+	// cookie: the key is not random: it is printable text (a password or encoded key?): make one with `openssl rand -base64 32` and base64-decode it
 }
 
 // To rotate keys, make a new key and deploy it as the key, with the

@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,19 @@ func brokenConn(err error) bool {
 		return !errors.As(err, &op) || op.Op != "dial"
 	}
 	return false
+}
+
+// retryOnce runs op, a command whose repetition is harmless, and runs it
+// again if a connection broke in use (see retryable) and ctx is still
+// live. Every command but "cas" goes through it.
+func (s *Store) retryOnce(ctx context.Context, op func() error) error {
+	err := op()
+	if err != nil && s.retryable(err) {
+		if err = ctx.Err(); err == nil {
+			err = op()
+		}
+	}
+	return err
 }
 
 // retryable reacts to err from a command: if a connection broke in use, it

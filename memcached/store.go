@@ -82,12 +82,8 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 		return sessions.Record{}, err
 	}
 	k := s.prefix + key
-	it, err := s.client.Get(k)
-	if err != nil && s.retryable(err) {
-		if err = ctx.Err(); err == nil {
-			it, err = s.client.Get(k)
-		}
-	}
+	var it *memcache.Item
+	err := s.retryOnce(ctx, func() (err error) { it, err = s.client.Get(k); return err })
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return sessions.Record{}, sessions.ErrNotFound
@@ -149,14 +145,9 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 	}
 	var err error
 	if version == 0 {
-		err = s.client.Add(it)
 		// Retrying an add is safe: if the first one was stored after
 		// all, the retry reports a conflict, never a double update.
-		if err != nil && s.retryable(err) {
-			if err = ctx.Err(); err == nil {
-				err = s.client.Add(it)
-			}
-		}
+		err = s.retryOnce(ctx, func() error { return s.client.Add(it) })
 	} else {
 		err = s.client.CompareAndSwap(it)
 		s.retryable(err) // never retried: see the package documentation
@@ -185,12 +176,8 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at tim
 	}
 	k := s.prefix + key
 	exp := expiration(ttl, time.Now())
-	it, err := s.client.GetAndTouch(k, exp)
-	if err != nil && s.retryable(err) {
-		if err = ctx.Err(); err == nil {
-			it, err = s.client.GetAndTouch(k, exp)
-		}
-	}
+	var it *memcache.Item
+	err := s.retryOnce(ctx, func() (err error) { it, err = s.client.GetAndTouch(k, exp); return err })
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return sessions.ErrNotFound
@@ -212,12 +199,7 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at tim
 	}
 	app := &memcache.Item{Key: k, Value: stamp[:]}
 	// A repeated stamp is harmless, so a failed append may be retried.
-	err = s.client.Append(app)
-	if err != nil && s.retryable(err) {
-		if err = ctx.Err(); err == nil {
-			err = s.client.Append(app)
-		}
-	}
+	err = s.retryOnce(ctx, func() error { return s.client.Append(app) })
 	switch {
 	case err == nil:
 		return nil
@@ -242,12 +224,8 @@ func (s *Store) compact(ctx context.Context, k string, exp int32, stamp [stampLe
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	it, err := s.client.Get(k)
-	if err != nil && s.retryable(err) {
-		if err = ctx.Err(); err == nil {
-			it, err = s.client.Get(k)
-		}
-	}
+	var it *memcache.Item
+	err := s.retryOnce(ctx, func() (err error) { it, err = s.client.Get(k); return err })
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return nil // deleted since the gat
@@ -280,12 +258,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	k := s.prefix + key
-	err := s.client.Delete(k)
-	if err != nil && s.retryable(err) {
-		if err = ctx.Err(); err == nil {
-			err = s.client.Delete(k)
-		}
-	}
+	err := s.retryOnce(ctx, func() error { return s.client.Delete(k) })
 	if err == nil || errors.Is(err, memcache.ErrCacheMiss) {
 		return nil
 	}

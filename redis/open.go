@@ -9,6 +9,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionware/sessions/internal/urlsecret"
 )
 
 // Schemes that Open accepts.
@@ -73,14 +75,9 @@ var errReplicaReads = errors.New("read_only, replica_only, route_by_latency and 
 // parseURL makes the client that rawURL names, and returns the URL's
 // prefix option if it has one.
 func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
-	// A password with an unescaped "/", "?" or "#" ends the host early, so
-	// that url.Parse reads the rest of it as a path or options, which an
-	// error would then print (or, after "#", silently drops the host).
-	if _, rest, ok := strings.Cut(rawURL, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at >= 0 && strings.ContainsAny(rest[:at], "/?#") {
-			return nil, nil, errors.New("redis: the user info of the URL (before the last \"@\") holds an unescaped \"/\", \"?\" or \"#\": " +
-				"percent-encode them (%2F, %3F, %23) (the URL is not shown, as it may contain a password)")
-		}
+	if urlsecret.AmbiguousUserInfo(rawURL) {
+		return nil, nil, errors.New("redis: the user info of the URL (before the last \"@\") holds an unescaped \"/\", \"?\" or \"#\": " +
+			"percent-encode them (%2F, %3F, %23) (the URL is not shown, as it may contain a password)")
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || !strings.Contains(rawURL, "://") {
@@ -88,9 +85,9 @@ func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
 		return nil, nil, errors.New("redis: malformed URL: want " + acceptedSchemes +
 			" followed by [user:password@]host:port (the URL is not shown, as it may contain a password)")
 	}
-	secrets, shown := urlSecrets(u), redactedURL(u)
+	shown := redactedURL(u)
 	fail := func(err error) (goredis.UniversalClient, *string, error) {
-		return nil, nil, fmt.Errorf("redis: URL %s: %s", shown, scrub(strings.TrimPrefix(err.Error(), "redis: "), secrets))
+		return nil, nil, fmt.Errorf("redis: URL %s: %s", shown, urlsecret.Scrub(strings.TrimPrefix(err.Error(), "redis: "), rawURL))
 	}
 
 	q := u.Query()
@@ -175,37 +172,6 @@ func dialerOptions(u *url.URL) (retries int, timeout time.Duration, err error) {
 	q.Del("dialer_retry_timeout")
 	u.RawQuery = q.Encode()
 	return retries, timeout, nil
-}
-
-// urlSecrets returns the strings of u that must never be shown: the
-// password of its user info and the values of its password options, both
-// as written and decoded.
-func urlSecrets(u *url.URL) []string {
-	var secrets []string
-	add := func(s string) {
-		if s != "" {
-			secrets = append(secrets, s, url.QueryEscape(s), url.PathEscape(s))
-		}
-	}
-	if p, ok := u.User.Password(); ok {
-		add(p)
-	}
-	for k, vs := range u.Query() {
-		if strings.Contains(strings.ToLower(k), "password") {
-			for _, v := range vs {
-				add(v)
-			}
-		}
-	}
-	return secrets
-}
-
-// scrub replaces every secret in msg.
-func scrub(msg string, secrets []string) string {
-	for _, s := range secrets {
-		msg = strings.ReplaceAll(msg, s, "xxxxx")
-	}
-	return msg
 }
 
 // redactedURL shows u's scheme, host and path, without user info or
