@@ -24,11 +24,15 @@ func (s *suite) runHTTP(t *testing.T) {
 	t.Run("DestroyDeletesAndExpires", s.testDestroyDeletesAndExpires)
 	t.Run("MalformedCookieIsNoSession", s.testMalformedCookieIsNoSession)
 	t.Run("IdleSessionExpires", s.testIdleSessionExpires)
+	t.Run("RefreshAfterAQuarterOfTheIdleTimeout", s.testRefreshAfterAQuarterOfTheIdleTimeout)
+	t.Run("LifetimeEndsAUsedSession", s.testLifetimeEndsAUsedSession)
 	if !s.sealed {
 		// A sealed session is the cookie: concurrent requests of one
 		// session cannot merge, the last response's cookie wins.
 		t.Run("ConcurrentUpdatesLoseNothing", s.testConcurrentUpdatesLoseNothing)
 		t.Run("ConcurrentSetsOfDistinctKeysLoseNothing", s.testConcurrentSetsOfDistinctKeysLoseNothing)
+		t.Run("UpdateAfterAConcurrentCommitIsReplayed", s.testUpdateAfterAConcurrentCommitIsReplayed)
+		t.Run("UpdateAfterAConcurrentTouchIsSaved", s.testUpdateAfterAConcurrentTouchIsSaved)
 	}
 }
 
@@ -208,6 +212,60 @@ func (s *suite) testIdleSessionExpires(t *testing.T) {
 	expect(t, c, "GET", srv.URL+"/get/user", "bob")
 }
 
+// testRefreshAfterAQuarterOfTheIdleTimeout: a session that is only read
+// is written again (touched, saved or sealed) once a quarter of its idle
+// timeout has passed since it was last written, and not before.
+func (s *suite) testRefreshAfterAQuarterOfTheIdleTimeout(t *testing.T) {
+	const idle = 2 * time.Minute // refreshed every 30 s
+	srv := s.newServer(t, sessions.WithIdleTimeout(idle))
+	c := srv.client(t)
+	expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
+	var at time.Duration
+	for _, step := range []struct {
+		advance time.Duration
+		write   bool
+	}{
+		{29 * time.Second, false},
+		{1 * time.Second, true}, // 30 s after the save
+		{29 * time.Second, false},
+		{1 * time.Second, true}, // 30 s after that refresh
+		{15 * time.Second, false},
+	} {
+		srv.clock.Advance(step.advance)
+		at += step.advance
+		if wrote := srv.read(t, c, "user", "alice"); wrote != step.write {
+			t.Fatalf("idle timeout %v, a read %v after the session was saved wrote it: %v, want %v",
+				idle, at, wrote, step.write)
+		}
+	}
+}
+
+// testLifetimeEndsAUsedSession: a session used within its idle timeout
+// still ends at its absolute lifetime. Its last save comes half a second
+// before the end, so that the store's record outlives the lifetime (the
+// middleware never asks for a TTL under a second): only the middleware's
+// lifetime check ends the session.
+func (s *suite) testLifetimeEndsAUsedSession(t *testing.T) {
+	const lifetime, idle = time.Hour, 30 * time.Minute
+	srv := s.newServer(t, sessions.WithLifetime(lifetime), sessions.WithIdleTimeout(idle))
+	c := srv.client(t)
+	expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
+	for range 2 {
+		srv.clock.Advance(20 * time.Minute)
+		expect(t, c, "GET", srv.URL+"/get/user", "alice")
+	}
+	srv.clock.Advance(20*time.Minute - 500*time.Millisecond)
+	expect(t, c, "POST", srv.URL+"/set/seen/yes", "ok")
+	// The browser may keep the cookie longer than the server allows: send
+	// it by hand.
+	cookie := srv.cookie(t, c)
+	srv.clock.Advance(500 * time.Millisecond)
+	_, body := do(t, http.DefaultClient, "GET", srv.URL+"/get/user", cookieName+"="+cookie)
+	if body != "<nil>" {
+		t.Fatalf("a session used every 20 minutes, with a lifetime of %v, is still there after it: %q", lifetime, body)
+	}
+}
+
 func (s *suite) testConcurrentUpdatesLoseNothing(t *testing.T) {
 	srv := s.newServer(t)
 	c := srv.client(t)
@@ -225,6 +283,40 @@ func (s *suite) testConcurrentSetsOfDistinctKeysLoseNothing(t *testing.T) {
 	if n := len(strings.Split(keys, ",")); n != 51 {
 		t.Fatalf("after 50 concurrent sets of distinct keys the session has %d keys: %s", n, keys)
 	}
+}
+
+// testUpdateAfterAConcurrentCommitIsReplayed: the held request loads the
+// session and adds 10 to n; meanwhile two others add 1 to n and set a key,
+// and commit first. The held request's compare-and-swap then loses: it
+// must reload and run its Update again on the fresh value, keeping theirs.
+func (s *suite) testUpdateAfterAConcurrentCommitIsReplayed(t *testing.T) {
+	srv := s.newServer(t)
+	c := srv.client(t)
+	expect(t, c, "POST", srv.URL+"/set/init/1", "ok")
+	srv.whileHeld(t, c, func() {
+		expect(t, c, "POST", srv.URL+"/incr", "ok")
+		expect(t, c, "POST", srv.URL+"/set/fast/yes", "ok")
+	})
+	expect(t, c, "GET", srv.URL+"/get/n", "11")
+	expect(t, c, "GET", srv.URL+"/keys", "fast,held,init,n")
+}
+
+// testUpdateAfterAConcurrentTouchIsSaved: a read that refreshes the idle
+// deadline (Touch, which may change the version) while another request
+// holds the session loaded does not cost that request its update.
+func (s *suite) testUpdateAfterAConcurrentTouchIsSaved(t *testing.T) {
+	const idle = 2 * time.Minute
+	srv := s.newServer(t, sessions.WithIdleTimeout(idle))
+	c := srv.client(t)
+	expect(t, c, "POST", srv.URL+"/set/init/1", "ok")
+	srv.clock.Advance(idle / 2)
+	srv.whileHeld(t, c, func() {
+		if !srv.read(t, c, "init", "1") {
+			t.Fatalf("a read %v after the save, with an idle timeout of %v, did not refresh the session", idle/2, idle)
+		}
+	})
+	expect(t, c, "GET", srv.URL+"/get/n", "10")
+	expect(t, c, "GET", srv.URL+"/keys", "held,init,n")
 }
 
 // parallel runs fn(0) … fn(n-1) at once and fails t with their errors.

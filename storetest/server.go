@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,13 +24,17 @@ type server struct {
 	clock  *Clock    // the middleware's: the suite's, or one of the server's own
 	count  *counting // nil for a Sealer
 	sealed bool
+
+	// The /hold handler signals inside once it has changed the session,
+	// then waits until release is closed (once per server).
+	inside, release chan struct{}
 }
 
 const cookieName = "sid"
 
 func (s *suite) newServer(t *testing.T, opts ...sessions.Option) *server {
 	backend := s.newBackend(t)
-	srv := &server{clock: s.clock, sealed: s.sealed}
+	srv := &server{clock: s.clock, sealed: s.sealed, inside: make(chan struct{}), release: make(chan struct{})}
 	if srv.clock == nil {
 		srv.clock = NewClock()
 	}
@@ -70,6 +75,14 @@ func (s *suite) newServer(t *testing.T, opts ...sessions.Option) *server {
 		sessions.Default(c).Update("n", add(1))
 		c.String(200, "ok")
 	})
+	r.POST("/hold", func(c *gin.Context) {
+		s := sessions.Default(c)
+		s.Update("n", add(10))
+		s.Set("held", "yes")
+		srv.inside <- struct{}{}
+		<-srv.release
+		c.String(200, "ok")
+	})
 	r.POST("/flash/:msg", func(c *gin.Context) {
 		sessions.Default(c).AddFlash(c.Param("msg"))
 		c.String(200, "ok")
@@ -98,12 +111,67 @@ func (srv *server) client(t *testing.T) *http.Client {
 	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
 }
 
+// cookie returns the value of the session cookie that c holds.
+func (srv *server) cookie(t *testing.T, c *http.Client) string {
+	t.Helper()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == cookieName {
+			return ck.Value
+		}
+	}
+	t.Fatal("the browser holds no session cookie")
+	return ""
+}
+
 // calls is the number of store calls so far (0 for a Sealer).
 func (srv *server) calls() int64 {
 	if srv.count == nil {
 		return 0
 	}
 	return srv.count.calls()
+}
+
+// read GETs /get/key, which must answer want, and reports whether the
+// request wrote the session: a Save or Touch for a Store, a cookie for a
+// Sealer.
+func (srv *server) read(t *testing.T, c *http.Client, key, want string) (wrote bool) {
+	t.Helper()
+	var before int64
+	if srv.count != nil {
+		before = srv.count.writes()
+	}
+	resp := expect(t, c, "GET", srv.URL+"/get/"+key, want)
+	if srv.sealed {
+		_, set := sessionCookie(resp)
+		return set
+	}
+	return srv.count.writes() > before
+}
+
+// whileHeld sends POST /hold with c's cookies in the background. Once its
+// handler has loaded and changed the session, and waits, whileHeld runs
+// meanwhile; then it lets the held request commit, last, and checks its
+// answer. Two requests of one session overlap for certain, with no sleep.
+func (srv *server) whileHeld(t *testing.T, c *http.Client, meanwhile func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- try(c, "POST", srv.URL+"/hold", "ok") }()
+	select {
+	case <-srv.inside:
+	case err := <-done:
+		t.Fatalf("the held request ended before its handler ran: %v", err)
+	}
+	func() {
+		defer close(srv.release) // also when meanwhile fails t
+		meanwhile()
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("the held request: %v", err)
+	}
 }
 
 // do sends a request and returns the response with its body read.
@@ -193,6 +261,8 @@ func (c *counting) Delete(ctx context.Context, key string) error {
 func (c *counting) calls() int64 {
 	return c.loads.Load() + c.saves.Load() + c.deletes.Load() + c.touches.Load()
 }
+
+func (c *counting) writes() int64 { return c.saves.Load() + c.touches.Load() }
 
 // countingToucher is counting for a Store that is a Toucher.
 type countingToucher struct{ *counting }

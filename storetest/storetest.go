@@ -19,8 +19,9 @@
 // compare-and-swap and cancelled contexts. For every backend, Stores and
 // [sessions.Sealer]s alike (subtests "HTTP"), the middleware's behaviour
 // through the backend over real HTTP: cookies, reads that write nothing,
-// flashes, Renew, Destroy, idle timeout and, for Stores, concurrent
-// requests of one session that lose no update.
+// flashes, Renew, Destroy, idle timeout, absolute lifetime, the refresh of
+// the idle deadline once a quarter of it has passed, and, for Stores,
+// concurrent requests of one session that lose no update.
 //
 // What it needs: newBackend must return a new backend on every call (or at
 // least one whose keys no other call sees: a prefix of its own on a shared
