@@ -3,10 +3,14 @@ package backends_test
 import (
 	"io"
 	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/backends"
 	"github.com/sessionware/sessions/internal/testserver"
+	"github.com/sessionware/sessions/memcached"
 )
 
 func TestOpenMemcached(t *testing.T) {
@@ -50,4 +54,33 @@ func TestOpenMemcachedIsUsable(t *testing.T) {
 		t.Errorf("the memcached store lost its Touch method: %T", s)
 	}
 	roundTrip(t, s)
+	// The prefix goes before every key.
+	if _, err := s.(sessions.Store).Save(t.Context(), "k", []byte("v"), 0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := memcache.New(srv.Addr).Get("backends-test:k"); err != nil || string(it.Value) != "v" {
+		t.Errorf("raw backends-test:k = %v, %v; want the session saved under the prefix", it, err)
+	}
+}
+
+// TestOpenMemcachedClientOptions checks that the options reach the client.
+func TestOpenMemcachedClientOptions(t *testing.T) {
+	for _, tc := range []struct {
+		url     string
+		timeout time.Duration
+		idle    int
+	}{
+		{"memcached://127.0.0.1:1?timeout=123ms&max_idle=7", 123 * time.Millisecond, 7},
+		{"memcached://127.0.0.1:1", memcached.DefaultTimeout, memcached.DefaultMaxIdleConns},
+	} {
+		b, err := backends.Open(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := b.(*memcached.Store).Client()
+		if c.Timeout != tc.timeout || c.MaxIdleConns != tc.idle {
+			t.Errorf("%s: client Timeout %v, MaxIdleConns %d; want %v, %d", tc.url, c.Timeout, c.MaxIdleConns, tc.timeout, tc.idle)
+		}
+		b.(io.Closer).Close()
+	}
 }
