@@ -26,12 +26,16 @@ func open(t testing.TB, srv *testserver.Server, opts ...memcached.Option) *memca
 	return s
 }
 
+// The conformance runs wait for memcached's one-second clock to expire a
+// record: in parallel, they wait once.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Memcached(t)
 	storetest.Run(t, func(t *testing.T) sessions.Backend { return open(t, srv) })
 }
 
 func TestConformanceWithNew(t *testing.T) {
+	t.Parallel()
 	// A plain gomemcache client, with its defaults, through New.
 	srv := testserver.Memcached(t)
 	storetest.Run(t, func(t *testing.T) sessions.Backend {
