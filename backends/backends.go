@@ -16,19 +16,19 @@
 //
 // # memory://
 //
-// Sessions in this process (package memory): for development, tests and a
-// single instance. Options: max_entries bounds the number of sessions
-// (default 0, no bound; see memory.WithMaxEntries); cleanup is how often
+// Sessions in this process (package [memory]): for development, tests and
+// a single instance. Options: max_entries bounds the number of sessions
+// (default 0, no bound; see [memory.WithMaxEntries]); cleanup is how often
 // expired sessions are reclaimed, as a Go duration such as 30s or 5m
 // (default 1m; 0 disables the cleanup goroutine; see
-// memory.WithCleanupInterval). Nothing may follow "memory://" but options.
+// [memory.WithCleanupInterval]). Nothing may follow "memory://" but options.
 //
 // # cookie://
 //
-// Sessions sealed with AES-GCM into the cookie itself (package cookie). The
-// keys never go in the URL, where they would end up in logs: they come from
-// Config.Keys, or for Open and FromEnv from the SESSION_KEYS environment
-// variable. Each key is 32 random bytes in standard or URL-safe base64
+// Sessions sealed with AES-GCM into the cookie itself (package [cookie]).
+// The keys never go in the URL, where they would end up in logs: they come
+// from [Config].Keys, or for [Open] and [FromEnv] from the SESSION_KEYS
+// environment variable. Each key is 32 random bytes in standard or URL-safe base64
 // (padded or not); SESSION_KEYS holds several separated by commas, newest
 // first. The first key seals, every key opens, so a new key goes in front
 // and an old one is removed once the sessions it sealed have expired. Make
@@ -40,9 +40,10 @@
 //
 // # memcached://
 //
-// Sessions in one or several memcached servers (package memcached), as
+// Sessions in one or several memcached servers (package [memcached]), as
 // host:port separated by commas (the port defaults to 11211; an IPv6
-// address goes in brackets), or in the one memcached listening on the Unix
+// address goes in brackets; a host name is resolved when the server is
+// dialled, not at Open), or in the one memcached listening on the Unix
 // socket memcached:///path/to/memcached.sock. Options: prefix is put before
 // every key (default "session:"; give each application sharing the
 // servers its own); timeout bounds each connect, read and write, a Go
@@ -51,7 +52,7 @@
 //
 // # redis:// and its relatives
 //
-// Sessions in Redis (package redis). The URL is handed to redis.Open, which
+// Sessions in Redis (package [redis]). The URL is handed to [redis.Open], which
 // accepts go-redis's URL syntax and query options (dial_timeout,
 // read_timeout, pool_size, max_retries, …) plus prefix (default
 // "session:"):
@@ -76,14 +77,14 @@
 // # Errors, secrets and closing
 //
 // A URL or option that is wrong is an error at start-up that names the
-// problem and lists what is accepted; it wraps ErrConfig. There is no
+// problem and lists what is accepted; it wraps [ErrConfig]. There is no
 // silent fallback to another backend and no panic. Errors never contain a
 // secret: not the cookie keys, not a Redis password.
 //
 // Opening does not connect: a memcached or Redis server that is down at
-// start-up is not an error; requests get 503 responses until it is back,
-// and the program recovers by itself. (memcached:// resolves its host names
-// when it opens, so a name that does not resolve is an error.)
+// start-up, or whose host name does not resolve yet, is not an error;
+// requests get 503 responses until it is back, and the program recovers
+// by itself. Host names are resolved each time a server is dialled.
 //
 // Open returns a [sessions.Backend], whatever the URL: the backend
 // packages' own types (*memory.Store, *cookie.Store, *memcached.Store,

@@ -20,6 +20,7 @@ func TestOpenMemcached(t *testing.T) {
 		{name: "DefaultPort", url: "memcached://127.0.0.1", wantType: typ},
 		{name: "Several", url: "memcached://127.0.0.1:11211,127.0.0.2:11211, 127.0.0.3", wantType: typ},
 		{name: "Localhost", url: "memcached://localhost:11211/", wantType: typ},
+		{name: "NameNotResolvableYet", url: "memcached://memcached.not-yet-up.invalid:11211", wantType: typ}, // resolved when dialled
 		{name: "IPv6", url: "memcached://[::1]:11211,[::1]:11212", wantType: typ},
 		{name: "UnixSocket", url: "memcached:///run/memcached/memcached.sock?prefix=app:", wantType: typ},
 		{name: "Options", url: "memcached://127.0.0.1:11211,127.0.0.2:11211?prefix=sess:&timeout=200ms&max_idle=64", wantType: typ},

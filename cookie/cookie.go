@@ -1,109 +1,28 @@
 // Package cookie keeps the whole session in the browser's cookie, sealed
-// with authenticated encryption: the values, the session ID and the
-// creation and refresh times that the middleware checks against the
-// lifetime and idle timeout. Nothing is stored on the server, so there is
-// nothing to run, share or clean up; the price is the cookie's size limit
-// and the two things no cookie backend can do, listed below.
+// with AES-256-GCM: a [Store] is a [sessions.Sealer], which
+// [sessions.Sessions] takes as its backend. Nothing is kept on the server.
 //
 //	key, err := base64.StdEncoding.DecodeString(os.Getenv("SESSION_KEY"))
 //	...
-//	store, err := cookie.New(key)
+//	store, err := cookie.New(key) // 32 random bytes: openssl rand -base64 32
 //	...
 //	r.Use(sessions.Sessions("session", store, sessions.WithSecure(true)))
 //
-// # Keys
+// Key rotation: pass the new key to [New] and the old ones to
+// [WithOldKeys]; cookies sealed with an old key are sealed again with the
+// new one on their next request, so an old key can go after one lifetime.
 //
-// A key is exactly 32 bytes from a cryptographic random source. Make one
-// with
+// Size: a cookie's name=value may not exceed 3900 bytes, so that browsers
+// keep it; [Store.Seal] compresses a session that would not fit and
+// returns [ErrTooLarge] for one that still does not (the error handler
+// answers 500, no cookie is sent). That leaves about 2,800 bytes of values
+// that do not compress. Keep large data on the server.
 //
-//	openssl rand -base64 32
-//
-// or head -c 32 /dev/urandom | base64, keep it in a secret, and decode it
-// before passing it to New. New refuses anything else: a key of another
-// length, one whose bytes are all equal, and one made only of printable
-// ASCII characters, which is a password or a still-encoded key rather than
-// random bytes.
-//
-// The AES key is derived from the key with HKDF-SHA256, so that a key
-// (wrongly) used elsewhere too does not give away the cookie key.
-//
-// # Rotation
-//
-// New's key seals; it and every key given to WithOldKeys open. A cookie
-// opened with an old key is sealed again with the new key before the
-// response of that request, so after one session lifetime (and at most one
-// request of each session) no live cookie needs the old key and it can be
-// dropped. A cookie sealed with a key that is no longer configured is a
-// new, empty session, like any other cookie that does not open.
-//
-// Rotate keys now and then anyway: AES-GCM with random nonces must not
-// seal more than 2³² cookies with one key (NIST SP 800-38D), which is
-// about 50 days of 1,000 session writes per second, or 136 years of one a
-// second. Only requests that change a session seal it, and those that
-// rotate its key or push its idle deadline forward (at most once per
-// refresh interval of the idle timeout).
-//
-// # Cipher
-//
-// Cookies are sealed with AES-256-GCM from the standard library
-// (crypto/cipher.NewGCMWithRandomNonce) rather than XChaCha20-Poly1305 from
-// golang.org/x/crypto: it needs no dependency, runs in hardware (AES-NI,
-// ARMv8 AES) in a fraction of a microsecond per session, is approved in Go's
-// FIPS 140-3 mode, and lets the standard library draw the 96-bit random
-// nonce of every seal. XChaCha20's longer nonce would lift the 2³² seals
-// per key limit above, which key rotation handles here.
-//
-// # Format
-//
-// The cookie value is unpadded base64url of: a format byte (1), a key ID
-// byte (from the key, so that Open tries the right key first), the 12-byte
-// nonce, the ciphertext and the 16-byte tag. The plaintext is a flag byte
-// (0: as is, 1: raw DEFLATE) and the session record. The additional data
-// is the format byte, the key ID and the cookie name, so a value sealed
-// for one cookie does not open as another. Open accepts exactly what Seal
-// produced: canonical base64url, no line breaks, no padding.
-//
-// # Size
-//
-// Browsers drop a cookie whose name and value exceed 4096 bytes, silently.
-// Seal refuses, with ErrTooLarge, any cookie whose name=value would exceed
-// 3900 bytes, keeping 196 bytes for the attributes the middleware writes
-// (Path, Domain, Max-Age, HttpOnly, Secure, SameSite: about 60 bytes plus
-// the Path and Domain values), so that even browsers that count the
-// attributes keep it. The error reaches Session.Save and, by default, the
-// error handler (500, no Set-Cookie), never a cookie the browser drops.
-//
-// What fits: with a short cookie name, about 2,830 bytes of keys and
-// encoded values that do not compress (random tokens, for instance), after
-// about 60 bytes of the record's own ID and times and 31 of sealing.
-// A session that would not fit is compressed, and sealed compressed if
-// that makes it fit, so text and JSON can be several times larger; a
-// session that fits is never compressed, since DEFLATE costs several
-// microseconds per request (measured: a 2 KB session read in 15 µs instead
-// of 47). Sessions over 64 KiB are refused even if they would compress to
-// fit. Keep large data on the server and only its key in
-// the session.
-//
-// Compression has a cost in secrecy: the length of a compressed cookie
-// tells how much the session repeats itself. An attacker who can put text
-// of their choice into a victim's session (a search term, a form field
-// kept across pages) and watch the length of the victim's cookies on the
-// network can then guess a secret kept in the same session piece by piece,
-// as CRIME did against compressed TLS. Only sessions too large for a plain
-// cookie are compressed; if such sessions mix secrets with such text, turn
-// compression off with WithCompression(false).
-//
-// # What no cookie backend can do
-//
-// The server keeps nothing, so it cannot revoke a cookie: Session.Destroy
-// and Session.Renew make the browser drop or replace its cookie, but a
-// copy taken earlier still opens until its lifetime or idle timeout ends
-// (set both short for sensitive applications, or use a server-side
-// store). The only revocation there is ends every session at once:
-// replacing the key without keeping it as an old key. And two concurrent
-// requests of one session each seal their own version: the last response
-// to arrive wins and the other request's changes are lost (Session.Update
-// cannot help), where the server-side stores merge them.
+// No cookie backend can revoke a copied cookie before its lifetime or idle
+// timeout ends, and concurrent requests of one session can overwrite each
+// other's changes. The design note docs/cookie.md says why the package is
+// built as it is: key checks, rotation limits, cipher, format, size and
+// compression.
 package cookie
 
 import (
@@ -162,7 +81,7 @@ var minValueLen = base64.RawURLEncoding.EncodedLen(overhead)
 // ErrTooLarge is returned by Seal, and so by Session.Save and to the
 // middleware's error handler, when the session does not fit in a cookie
 // that browsers keep. It is wrapped with the sizes.
-// It wraps sessions.ErrTooLarge.
+// It wraps [sessions.ErrTooLarge].
 var ErrTooLarge = fmt.Errorf("cookie: session too large for a cookie: %w", sessions.ErrTooLarge)
 
 // ErrKeySize is returned by New, wrapped with the length it was given and
@@ -217,10 +136,11 @@ func WithOldKeys(keys ...[]byte) Option {
 }
 
 // WithCompression sets whether Seal compresses a session that would not
-// fit in a cookie otherwise. Default true. Turn it off when a
-// session keeps a secret (a CSRF token, say) next to text an attacker can
-// choose and the attacker can watch the cookie's length on the wire: see
-// the package documentation. Open accepts compressed cookies either way.
+// fit in a cookie otherwise. Default true. Turn it off when a session
+// keeps a secret (a CSRF token, say) next to text an attacker can choose
+// and the attacker can watch the cookie's length on the wire: the length
+// of a compressed cookie then leaks the secret piece by piece, as CRIME
+// did (see docs/cookie.md). Open accepts compressed cookies either way.
 func WithCompression(enabled bool) Option {
 	return func(o *options) { o.noCompress = !enabled }
 }

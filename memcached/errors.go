@@ -14,7 +14,7 @@ import (
 // ErrTooLarge is returned by Save when the session is larger than the
 // server accepts as one item (memcached's -I option, 1 MB by default,
 // minus the key and a few dozen bytes of item header).
-// It wraps sessions.ErrTooLarge, so the default error handler answers 500.
+// It wraps [sessions.ErrTooLarge], so the default error handler answers 500.
 var ErrTooLarge = fmt.Errorf("memcached: session too large for the server's item size limit (memcached -I): %w", sessions.ErrTooLarge)
 
 // ErrNoCAS is returned by Load when the server sends no CAS unique, as

@@ -27,8 +27,10 @@ var _ memcache.ServerSelector = (*RendezvousSelector)(nil)
 
 // NewRendezvousSelector returns a selector over addrs: host:port TCP
 // addresses, or Unix socket paths (anything containing a "/"). It returns
-// an error if the list is empty, has a duplicate, or an address does not
-// resolve.
+// an error if the list is empty, has a duplicate, or an address has no
+// host or a port that is neither a number nor a service name. It does no
+// DNS lookup: host names are resolved each time a server is dialled, so a
+// name that does not resolve yet is not an error here.
 func NewRendezvousSelector(addrs ...string) (*RendezvousSelector, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("memcached: no server addresses")

@@ -16,7 +16,8 @@ import (
 // Store is a [sessions.Store] and [sessions.Toucher] on memcached. It is
 // safe for concurrent use. A record's version is memcached's CAS unique,
 // which the server changes on every write (a Touch included) and never
-// sets to 0. See the package documentation for how records are stored.
+// sets to 0. The design note docs/memcached.md says how records are
+// stored.
 type Store struct {
 	client *memcache.Client
 	prefix string
@@ -126,7 +127,7 @@ func decode(it *memcache.Item) (sessions.Record, error) {
 }
 
 // Save stores data under key for ttl: "add" when version is 0, "cas" with
-// version as the CAS unique otherwise. A lost race is sessions.ErrConflict;
+// version as the CAS unique otherwise. A lost race is [sessions.ErrConflict];
 // data over the server's item size limit is ErrTooLarge. It returns 0: the
 // text protocol does not tell the new CAS unique.
 func (s *Store) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
@@ -150,7 +151,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 		err = s.retryOnce(ctx, func() error { return s.client.Add(it) })
 	} else {
 		err = s.client.CompareAndSwap(it)
-		s.retryable(err) // never retried: see the package documentation
+		s.retryable(err) // never retried: a lost reply cannot be told from a conflict
 	}
 	switch {
 	case err == nil:
@@ -169,7 +170,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 // stamp of at. It never sends the session data, except to compact: when the
 // item already holds maxStamps (64) stamps, or memcached refuses the append
 // for the item's size, Touch rewrites the item with the data and one stamp
-// ("gets" and "cas"). A missing record is sessions.ErrNotFound.
+// ("gets" and "cas"). A missing record is [sessions.ErrNotFound].
 func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
