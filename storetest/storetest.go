@@ -11,7 +11,7 @@
 //	}
 //
 // Run checks two things. For a [sessions.Store] (subtests "Store"), the
-// contract of store.go, call by call: round trip, not found,
+// contract that sessions.Store documents, call by call: round trip, not found,
 // compare-and-swap with version 0 and stale versions, versions that never
 // repeat, delete, expiry (a record is gone ttl later, never earlier),
 // [sessions.Toucher] (Touch moves the expiry and Load reports the time it
@@ -26,7 +26,8 @@
 // What it needs: newBackend must return a new backend on every call (or at
 // least one whose keys no other call sees: a prefix of its own on a shared
 // server), and register its clean-up with t.Cleanup. A server backend
-// should run against a real server; internal/testserver starts one.
+// should run against a real server (this module's backends start theirs
+// with internal/testserver, on a free loopback port).
 //
 // Time. The middleware's clock in the HTTP tests is always a [Clock] that
 // the suite advances, so idle timeouts and lifetimes take no real time. A
@@ -79,7 +80,14 @@ type Option func(*suite)
 // suite then gives the same clock to the middleware and advances it
 // instead of waiting for expiry, so the whole run takes no real time for
 // it. Such a store must expire a record exactly ttl after its Save or
-// Touch, by clock.
+// Touch, by clock:
+//
+//	clock := storetest.NewClock()
+//	storetest.Run(t, func(t *testing.T) sessions.Backend {
+//		s := memory.New(memory.WithClock(clock.Now))
+//		t.Cleanup(func() { s.Close() })
+//		return s
+//	}, storetest.WithClock(clock))
 func WithClock(clock *Clock) Option { return func(s *suite) { s.clock = clock } }
 
 // Clock is a fake clock: it stands still until Advance moves it. It is safe
