@@ -16,14 +16,18 @@ include benchmarks/bench.mk
 deps:
 	@bash scripts/install-deps.sh
 
+# go mod tidy -diff: go.mod and go.sum say exactly what the code needs
+# (prints the difference and fails otherwise; changes nothing).
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# -mod=readonly: a test run never edits go.mod or go.sum.
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -mod=readonly -race -count=1 ./...
 
 run:
 	$(GO) run ./example

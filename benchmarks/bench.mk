@@ -13,8 +13,9 @@
 # bench-check  compiles and runs each benchmark once, the latency harness in
 #              quick mode and the lost-update count: about a minute, no
 #              timing assertions.
-# bench-lint   gofmt, vet and staticcheck of the benchmarks module (its own
-#              go.mod, so the root's go vet ./... does not reach it).
+# bench-lint   gofmt, go mod tidy -diff, vet and staticcheck of the
+#              benchmarks module (its own go.mod, so the root's checks do
+#              not reach it).
 #
 # Settings: BENCHTIME (500ms), COUNT (6), CELL (2s per latency cell).
 
@@ -31,4 +32,4 @@ bench-check: deps
 
 bench-lint:
 	@out=$$(gofmt -l benchmarks); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	cd benchmarks && $(GO) vet ./... && $(GO) run $(BENCH_STATICCHECK) ./...
+	cd benchmarks && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) run $(BENCH_STATICCHECK) ./...
