@@ -21,6 +21,15 @@ func (s *Session) commit() error {
 	if s.data != loaded {
 		return nil
 	}
+	err := s.commitChanges()
+	if s.commitCancel != nil {
+		s.commitCancel()
+		s.commitCtx, s.commitCancel = nil, nil
+	}
+	return err
+}
+
+func (s *Session) commitChanges() error {
 	m := s.m
 	changed, err := s.diff()
 	if err != nil {

@@ -36,8 +36,7 @@ func Sessions(name string, backend Backend, opts ...Option) gin.HandlerFunc {
 	case Sealer:
 		m.persist = sealed{sealer: b}
 	case Store:
-		t, _ := b.(Toucher)
-		m.persist = serverSide{store: b, toucher: t}
+		m.persist = newServerSide(b)
 	default:
 		panic(fmt.Sprintf("sessions: the backend (%T) is neither a Store nor a Sealer", backend))
 	}

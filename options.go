@@ -12,25 +12,27 @@ import (
 type Option func(*config)
 
 type config struct {
-	idleTimeout  time.Duration
-	lifetime     time.Duration
-	path         string
-	domain       string
-	secure       bool
-	sameSite     http.SameSite
-	errorHandler func(*gin.Context, error)
-	codec        Codec
-	now          func() time.Time
+	idleTimeout   time.Duration
+	lifetime      time.Duration
+	path          string
+	domain        string
+	secure        bool
+	sameSite      http.SameSite
+	errorHandler  func(*gin.Context, error)
+	codec         Codec
+	now           func() time.Time
+	commitTimeout time.Duration
 }
 
 func defaultConfig() config {
 	return config{
-		lifetime:     24 * time.Hour,
-		path:         "/",
-		sameSite:     http.SameSiteLaxMode,
-		errorHandler: DefaultErrorHandler,
-		codec:        DefaultCodec,
-		now:          time.Now,
+		lifetime:      24 * time.Hour,
+		path:          "/",
+		sameSite:      http.SameSiteLaxMode,
+		errorHandler:  DefaultErrorHandler,
+		codec:         DefaultCodec,
+		now:           time.Now,
+		commitTimeout: 2 * time.Second,
 	}
 }
 
@@ -67,6 +69,18 @@ func WithSameSite(s http.SameSite) Option { return func(c *config) { c.sameSite 
 // recorded the error with c.Error and aborts the chain after h returns.
 func WithErrorHandler(h func(*gin.Context, error)) Option {
 	return func(c *config) { c.errorHandler = h }
+}
+
+// WithCommitTimeout bounds the store calls that commit a session (save,
+// touch, and the tombstones of Renew and Destroy, with the reads they
+// need), all together. They run detached from the request's cancellation,
+// so a logout lands even if the client hung up. Default 2 seconds. It
+// panics if d is not positive.
+func WithCommitTimeout(d time.Duration) Option {
+	if d <= 0 {
+		panic("sessions: the commit timeout must be positive")
+	}
+	return func(c *config) { c.commitTimeout = d }
 }
 
 // WithCodec sets how values are encoded. Default DefaultCodec.

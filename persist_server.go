@@ -1,10 +1,12 @@
 package sessions
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,12 +15,21 @@ import (
 const maxSaveAttempts = 100
 
 // serverSide keeps sessions in a Store, under the SHA-256 of the ID that
-// the cookie holds, and saves them with compare-and-swap: a save that
-// loses to a concurrent one reloads the record and re-applies this
-// request's changes (see reload).
+// the cookie holds, and changes them only with compare-and-swap at the
+// version the request loaded: a save, a Renew (the record moves to a new
+// key and leaves a "moved" tombstone) and a Destroy (it leaves a
+// "destroyed" tombstone). A write that loses to a concurrent one reloads
+// the record and re-applies this request's changes (see reload).
 type serverSide struct {
 	store   Store
 	toucher Toucher // nil when the store cannot touch
+	lanes   *lanes
+	commits *atomic.Uint64 // successful commits so far (see Session.loadSeq)
+}
+
+func newServerSide(store Store) serverSide {
+	t, _ := store.(Toucher)
+	return serverSide{store: store, toucher: t, lanes: newLanes(), commits: new(atomic.Uint64)}
 }
 
 func (p serverSide) open(s *Session, value string) (record, error) {
@@ -26,33 +37,62 @@ func (p serverSide) open(s *Session, value string) (record, error) {
 	if !ok {
 		return record{}, errNoSession
 	}
-	key := storeKey(&raw)
-	r, err := p.store.Load(s.ctx(), key)
+	s.key = storeKey(&raw) // kept when the load fails, so that Destroy can still end it
+	s.loadSeq = p.commits.Load()
+	r, err := p.store.Load(s.ctx(), s.key)
 	if errors.Is(err, ErrNotFound) {
 		return record{}, errNoSession
 	}
 	if err != nil {
 		return record{}, err
 	}
+	if _, ok, err := decodeTombstone(r.Data); ok {
+		// Renewed or destroyed: a request that presents the old ID gets
+		// no session (only one that loaded it before may follow a move).
+		if err != nil {
+			return record{}, err
+		}
+		return record{}, errNoSession
+	}
 	rec, err := decodeRecord(r.Data)
 	if err != nil {
 		return record{}, err
 	}
-	s.id, s.key, s.version, s.versionKnown, s.touched = value, key, r.Version, true, r.Touched
+	s.id, s.version, s.versionKnown, s.touched = value, r.Version, true, r.Touched
 	return rec, nil
 }
 
-// save stores the record under the session's key with compare-and-swap,
-// reloading and re-applying this request's changes when another request
-// saved first. A new or renewed session gets its cookie afterwards.
+// renewing reports whether this save moves a stored session to a new key.
+func (s *Session) renewing() bool { return s.ops&opRenew != 0 && !s.isNew && s.oldKey != "" }
+
+// save stores the record with compare-and-swap, reloading and re-applying
+// this request's changes when another request wrote first. A new or renewed
+// session gets its cookie afterwards; one whose Renew lost to a concurrent
+// Renew lives on under the other request's ID, which that request's
+// response gives the browser, so this one leaves the cookie alone.
 func (p serverSide) save(s *Session, now time.Time) error {
-	needsCookie := s.isNew || s.ops&opRenew != 0
-	if needsCookie && !s.canSetCookie() {
+	if (s.isNew || s.ops&opRenew != 0) && !s.canSetCookie() {
 		return ErrHeaderWritten // do not store what no cookie points to
 	}
 	s.ensureID()
-	if !s.versionKnown {
-		if err := p.reload(s); err != nil || s.isNew {
+	ctx := s.storeCtx()
+	var ln *lane
+	if !s.isNew { // a new session's random key races with nobody
+		base := s.key
+		if s.renewing() {
+			base = s.oldKey
+		}
+		var err error
+		if ln, err = p.lanes.acquire(ctx, base); err != nil {
+			return &StoreError{Op: "save", Err: err}
+		}
+		defer p.lanes.release(base, ln)
+		if err := p.catchUp(s, ln); err != nil {
+			return err
+		}
+	}
+	if (s.renewing() && s.oldVersion == 0) || (!s.renewing() && !s.versionKnown) {
+		if err := p.reload(ctx, s); err != nil || s.isNew {
 			return err
 		}
 	}
@@ -61,25 +101,32 @@ func (p serverSide) save(s *Session, now time.Time) error {
 	for attempt := 1; ; attempt++ {
 		s.rec.refreshed = now
 		*buf = s.rec.appendTo((*buf)[:0])
-		version, err := p.store.Save(s.ctx(), s.key, *buf, s.version, s.m.ttl(&s.rec, now))
+		renewing := s.renewing()
+		err := p.write(ctx, s, *buf, now)
 		if err == nil {
-			s.version, s.versionKnown = version, version != 0
+			if ln != nil {
+				if renewing { // the lane's key now holds a tombstone
+					ln.committed(0, nil, p.commits.Add(1))
+				} else {
+					ln.committed(s.version, *buf, p.commits.Add(1))
+				}
+			}
 			break
 		}
-		if !errors.Is(err, ErrConflict) || s.version == 0 {
+		if !errors.Is(err, ErrConflict) {
 			return &StoreError{Op: "save", Err: err}
 		}
 		if attempt >= maxSaveAttempts {
 			return &StoreError{Op: "save", Err: fmt.Errorf("gave up after %d attempts: %w", attempt, err)}
 		}
-		if err := backoff(s.ctx(), attempt); err != nil {
+		if err := backoff(ctx, attempt); err != nil {
 			return &StoreError{Op: "save", Err: err}
 		}
-		if err := p.reload(s); err != nil || s.isNew {
+		if err := p.reload(ctx, s); err != nil || s.isNew {
 			return err
 		}
 	}
-	if needsCookie {
+	if s.isNew || s.ops&opRenew != 0 {
 		if err := s.setCookie(s.id, maxAge(&s.rec, s.m.cfg.lifetime, now)); err != nil {
 			return err
 		}
@@ -88,30 +135,143 @@ func (p serverSide) save(s *Session, now time.Time) error {
 	return nil
 }
 
-// reload fetches the stored record after a lost compare-and-swap (or when
-// the version is unknown) and re-applies this request's changes to it, key
-// by key: values that were set or deleted win; values changed only through
-// Update get their functions run again on the fresh value; after Clear,
-// keys that only the other request has go too. When the record is gone (a
-// concurrent Destroy, or expiry), the changes are dropped and the session
-// is new, empty and destroyed: a logout in another tab wins.
-func (p serverSide) reload(s *Session) error {
-	r, err := p.store.Load(s.ctx(), s.key)
-	if errors.Is(err, ErrNotFound) {
-		s.startNew(s.m.cfg.now())
-		s.ops = opDestroy
+// write makes one attempt at storing data: a compare-and-swap at the
+// session's key, or for a Renew, an add under the new key followed by a
+// compare-and-swap of the old record into a "moved" tombstone (undone,
+// by deleting the new record, if that loses). Each step names one key, so
+// it works on Redis Cluster, where the two keys live in different slots.
+func (p serverSide) write(ctx context.Context, s *Session, data []byte, now time.Time) error {
+	ttl := s.m.ttl(&s.rec, now)
+	if !s.renewing() {
+		version, err := p.store.Save(ctx, s.key, data, s.version, ttl)
+		if err != nil {
+			if errors.Is(err, ErrConflict) && s.version == 0 {
+				return fmt.Errorf("a new session's random key is taken: %w", err) // not a race to replay
+			}
+			return err
+		}
+		s.version, s.versionKnown = version, version != 0
 		return nil
 	}
+	version, err := p.store.Save(ctx, s.key, data, 0, ttl)
 	if err != nil {
-		return &StoreError{Op: "load", Err: err}
+		if errors.Is(err, ErrConflict) {
+			return fmt.Errorf("a renewed session's random key is taken: %w", err)
+		}
+		return err
 	}
-	fresh, err := decodeRecord(r.Data)
-	if err != nil {
-		return &StoreError{Op: "load", Err: err}
+	tomb := tombstone{movedTo: s.key}.appendTo(make([]byte, 0, 48))
+	if _, err := p.store.Save(ctx, s.oldKey, tomb, s.oldVersion, min(ttl, tombstoneTTL)); err != nil {
+		if derr := p.store.Delete(ctx, s.key); derr != nil {
+			return fmt.Errorf("%w (and the new record could not be removed: %v)", err, derr)
+		}
+		return err
 	}
+	s.version, s.versionKnown = version, version != 0
+	s.oldKey, s.oldVersion = "", 0
+	return nil
+}
+
+// reload fetches the record this request's changes are based on (the old
+// key while a Renew is pending), after a lost compare-and-swap or when its
+// version is not known, and re-applies this request's changes to it, key
+// by key: values that were set or deleted win; values changed only through
+// Update get their functions run again on the fresh value; after Clear,
+// keys that only the other request has go too. It follows "moved"
+// tombstones: the session lives on at the key it moved to (a Renew that
+// loses to a concurrent Renew is dropped). A "destroyed" tombstone means a
+// logout won: the changes are dropped, and the session is new and
+// destroyed (its cookie expires). A record that is gone altogether
+// (expired) leaves the session new, with the cookie alone.
+func (p serverSide) reload(ctx context.Context, s *Session) error {
+	renewing := s.renewing()
+	key := s.key
+	if renewing {
+		key = s.oldKey
+	}
+	for hop := 0; ; hop++ {
+		s.loadSeq = p.commits.Load()
+		r, err := p.store.Load(ctx, key)
+		if errors.Is(err, ErrNotFound) {
+			s.startNew(s.m.cfg.now())
+			s.ops, s.oldKey = 0, ""
+			return nil
+		}
+		if err != nil {
+			return &StoreError{Op: "load", Err: err}
+		}
+		tomb, isTomb, err := decodeTombstone(r.Data)
+		if err != nil {
+			return &StoreError{Op: "load", Err: err}
+		}
+		if !isTomb {
+			fresh, err := decodeRecord(r.Data)
+			if err != nil {
+				return &StoreError{Op: "load", Err: err}
+			}
+			if renewing {
+				s.oldKey, s.oldVersion = key, r.Version
+			} else {
+				s.key, s.version, s.versionKnown = key, r.Version, true
+			}
+			s.touched = r.Touched
+			return s.replay(fresh)
+		}
+		if tomb.movedTo == "" {
+			s.startNew(s.m.cfg.now())
+			s.ops, s.oldKey = opDestroy, ""
+			return nil
+		}
+		if hop >= maxHops {
+			return &StoreError{Op: "load", Err: fmt.Errorf("more than %d renewals while this request ran", maxHops)}
+		}
+		if renewing { // another Renew won: live on under its key
+			renewing = false
+			s.ops &^= opRenew
+			s.oldKey, s.oldVersion = "", 0
+		}
+		key = tomb.movedTo
+	}
+}
+
+// catchUp starts the request from what the request ahead of it in the
+// lane stored, when that is not what this request loaded, instead of
+// letting it lose a compare-and-swap and reload. When the lane knows that
+// a commit came after this request's load but not its version (memcached),
+// it marks the version unknown, so that the save reloads first rather than
+// try a compare-and-swap bound to fail.
+func (p serverSide) catchUp(s *Session, ln *lane) error {
+	version := s.version
+	if s.renewing() {
+		version = s.oldVersion
+	}
+	switch {
+	case ln.version != 0 && ln.version != version:
+		fresh, err := decodeRecord(bytes.Clone(ln.data)) // the lane's buffer is reused
+		if err != nil {
+			return &StoreError{Op: "load", Err: err}
+		}
+		if s.renewing() {
+			s.oldVersion = ln.version
+		} else {
+			s.version, s.versionKnown = ln.version, true
+		}
+		return s.replay(fresh)
+	case ln.version == 0 && ln.seq > s.loadSeq:
+		if s.renewing() {
+			s.oldVersion = 0
+		} else {
+			s.versionKnown = false
+		}
+	}
+	return nil
+}
+
+// replay makes fresh the session's record and re-applies this request's
+// changes to it (see reload).
+func (s *Session) replay(fresh record) error {
 	mine := s.rec.slots
 	s.rec.created, s.rec.slots = fresh.created, fresh.slots
-	s.version, s.versionKnown, s.touched = r.Version, true, r.Touched
 	for i := range mine {
 		sl := &mine[i]
 		if !sl.touchedByHandler() {
@@ -139,7 +299,7 @@ func (p serverSide) reload(s *Session) error {
 			}
 		}
 	}
-	_, err = s.diff()
+	_, err := s.diff()
 	return err
 }
 
@@ -147,7 +307,7 @@ func (p serverSide) touch(s *Session, now time.Time) (bool, error) {
 	if p.toucher == nil {
 		return false, nil
 	}
-	err := p.toucher.Touch(s.ctx(), s.key, s.m.ttl(&s.rec, now), now)
+	err := p.toucher.Touch(s.storeCtx(), s.key, s.m.ttl(&s.rec, now), now)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return true, &StoreError{Op: "touch", Err: err}
 	}
@@ -155,18 +315,81 @@ func (p serverSide) touch(s *Session, now time.Time) (bool, error) {
 	return true, nil
 }
 
+// discard ends the record that Destroy ended: it swaps it, at the version
+// the request loaded, into a "destroyed" tombstone, so that a request that
+// loaded it before and commits later drops its changes instead of bringing
+// the session back. It follows "moved" tombstones (a Renew that committed
+// first) and destroys the session where it lives now. When the request
+// could not load the session (the store failed at first), it reads it now.
 func (p serverSide) discard(s *Session) error {
 	if s.oldKey == "" {
 		return nil
 	}
-	if err := p.store.Delete(s.ctx(), s.oldKey); err != nil {
+	ctx := s.storeCtx()
+	key, version := s.oldKey, s.oldVersion
+	ln, err := p.lanes.acquire(ctx, key)
+	if err != nil {
 		return &StoreError{Op: "delete", Err: err}
 	}
-	s.oldKey = ""
+	defer p.lanes.release(key, ln)
+	if ln.seq > s.loadSeq && (ln.version == 0 || ln.version != version) {
+		version = 0 // changed since this request loaded it: read it again
+	}
+	tomb := tombstone{}.appendTo(make([]byte, 0, 2))
+	for attempt, hops := 1, 0; ; attempt++ {
+		if version == 0 {
+			r, err := p.store.Load(ctx, key)
+			if errors.Is(err, ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return &StoreError{Op: "load", Err: err}
+			}
+			t, isTomb, err := decodeTombstone(r.Data)
+			switch {
+			case err != nil:
+				return &StoreError{Op: "load", Err: err}
+			case isTomb && t.movedTo == "":
+				s.oldKey = ""
+				return nil // destroyed already
+			case isTomb:
+				if hops++; hops > maxHops {
+					return &StoreError{Op: "delete", Err: fmt.Errorf("more than %d renewals while this request ran", maxHops)}
+				}
+				key = t.movedTo
+				continue
+			}
+			version = r.Version
+		}
+		_, err := p.store.Save(ctx, key, tomb, version, tombstoneTTL)
+		if err == nil {
+			ln.committed(0, nil, p.commits.Add(1))
+			break
+		}
+		if !errors.Is(err, ErrConflict) {
+			return &StoreError{Op: "delete", Err: err}
+		}
+		if attempt >= maxSaveAttempts {
+			return &StoreError{Op: "delete", Err: fmt.Errorf("gave up after %d attempts: %w", attempt, err)}
+		}
+		version = 0
+	}
+	s.oldKey, s.oldVersion = "", 0
 	return nil
 }
 
 func (s *Session) ctx() context.Context { return s.c.Request.Context() }
+
+// storeCtx is the context of the store calls a commit makes: detached from
+// the request's cancellation, so that a logout whose client hung up still
+// lands, and bounded by the commit timeout (see [WithCommitTimeout]). It is
+// made on first use in a commit and ends with it.
+func (s *Session) storeCtx() context.Context {
+	if s.commitCtx == nil {
+		s.commitCtx, s.commitCancel = context.WithTimeout(context.WithoutCancel(s.ctx()), s.m.cfg.commitTimeout)
+	}
+	return s.commitCtx
+}
 
 // backoff waits a little, more after each lost race, so that requests
 // racing for one session spread out.

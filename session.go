@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -79,13 +80,18 @@ type Session struct {
 	errHandled bool  // err went to the handler (Load, Save) or to the error handler
 
 	id, key      string // the session's ID and store key; empty until needed for a new session
-	oldKey       string // a stored record that Renew or Destroy ended, deleted at commit
+	oldKey       string // a stored record that Renew or Destroy ended, swapped for a tombstone at commit
+	oldVersion   uint64 // its version as loaded; 0: not known (read at commit)
 	isNew        bool   // not loaded from a cookie or the store, or destroyed
 	version      uint64 // the stored record's version, for compare-and-swap; 0: none
+	loadSeq      uint64 // the commit count when the record was loaded (see lane)
 	versionKnown bool   // false after a store's Save could not tell the new version
 	touched      time.Time
 	clientCookie bool // the browser holds this session's cookie, or will after this response
 	rec          record
+
+	commitCtx    context.Context // the store calls of the commit under way (storeCtx)
+	commitCancel context.CancelFunc
 }
 
 // ID returns the session's ID, the value of its cookie for server-side
@@ -212,9 +218,14 @@ func (s *Session) Flashes() []any {
 	return list
 }
 
-// Renew gives the session a new ID, keeping its values; the record under
-// the old ID is deleted when the session is saved. Call it whenever the
-// privilege level changes, such as at login, against session fixation.
+// Renew gives the session a new ID, keeping its values. Call it whenever
+// the privilege level changes, such as at login, against session fixation.
+// When the session is saved, the record under the old ID is replaced by a
+// short-lived tombstone: the old ID then reads as no session, but a
+// request of this session that loaded it before, in another tab, still
+// commits its changes to the renewed session (and leaves the browser's new
+// cookie alone). Of two concurrent Renews one wins, and the browser ends up
+// with its ID.
 func (s *Session) Renew() {
 	if !s.use() {
 		return
@@ -225,13 +236,24 @@ func (s *Session) Renew() {
 	s.ops |= opRenew
 }
 
-// Destroy deletes the session from the store and expires its cookie, such
-// as at logout. Values set afterwards in the same request start a new
+// Destroy ends the session, such as at logout: at commit its record is
+// replaced by a short-lived "destroyed" tombstone and its cookie expires.
+// A request of the same session that loaded it before and commits later
+// drops its changes: the logout wins, under the old ID and any ID a
+// concurrent Renew moved the session to. The commit runs even if the
+// client has gone, and even if the session could not be loaded (it reads
+// the record then). Values set afterwards in the same request start a new
 // session with a new ID. With a sealed (cookie) backend there is nothing
-// on the server to delete: a copy of the cookie taken before stays valid
+// on the server to end: a copy of the cookie taken before stays valid
 // until it expires.
 func (s *Session) Destroy() {
-	if !s.use() {
+	s.load()
+	if s.data == loadFailed && s.key != "" {
+		// The store failed to load what the cookie names: end it at
+		// commit, reading it then.
+		s.data, s.err = loaded, nil
+		s.oldKey, s.oldVersion = s.key, 0
+	} else if !s.use() {
 		return
 	}
 	s.endStoredID()
@@ -240,11 +262,14 @@ func (s *Session) Destroy() {
 }
 
 // endStoredID notes that the stored record of the session's current ID is
-// to be deleted at commit (the first of several Renew and Destroy calls
-// names the record that exists).
+// to be ended at commit (the first of several Renew and Destroy calls names
+// the record that exists).
 func (s *Session) endStoredID() {
 	if !s.isNew && s.oldKey == "" {
 		s.oldKey = s.key
+		if s.versionKnown {
+			s.oldVersion = s.version
+		}
 	}
 }
 

@@ -319,19 +319,28 @@ func cartOf(s *sessions.Session) map[string]int {
 
 // addToCart adds qty of item with Update, so that concurrent adds to one
 // session all count. It returns a message for the user when the cart is
-// full.
+// full. The limit is checked inside the Update function, which runs again
+// on the fresh cart if another request saved first; the answer is read
+// after Save, when the function has run for the last time.
 func addToCart(s *sessions.Session, item string, qty int) string {
-	if cart := cartOf(s); cart[item] == 0 && len(cart) >= maxItems {
-		return fmt.Sprintf("the cart is full: at most %d different items", maxItems)
-	}
+	full := false
 	s.Update(keyCart, func(old any) any {
 		cart, _ := old.(map[string]int)
 		if cart == nil {
 			cart = map[string]int{}
 		}
-		cart[item] = min(cart[item]+qty, 1_000_000)
+		full = cart[item] == 0 && len(cart) >= maxItems
+		if !full {
+			cart[item] = min(cart[item]+qty, 1_000_000)
+		}
 		return cart
 	})
+	if err := s.Save(); err != nil {
+		return "" // the error handler answers
+	}
+	if full {
+		return fmt.Sprintf("the cart is full: at most %d different items", maxItems)
+	}
 	return ""
 }
 

@@ -491,6 +491,54 @@ func TestCartLimit(t *testing.T) {
 	want(t, "status of more of an item in a full cart", r.status, http.StatusOK)
 }
 
+// TestCartLimitHoldsUnderConcurrentAdds fills a cart to one below its
+// limit, then sends concurrent adds of new items: exactly one fits, every
+// other request is told the cart is full, and the cart ends at the limit.
+// The check runs inside the Update function, so it sees the fresh cart
+// when the function runs again.
+func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
+	const n = 20
+	for _, b := range []backendCase{memoryBackend(), memcachedBackend(), redisBackend()} {
+		t.Run(b.name, func(t *testing.T) {
+			h := serve(t, b.open(t))
+			c := h.client()
+			c.postJSON("/api/login", `{"username": "alice"}`)
+			for i := range maxItems - 1 {
+				if r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": "item %d", "qty": 1}`, i)); r.status != http.StatusOK {
+					t.Fatalf("item %d: %d %s", i, r.status, r.body)
+				}
+			}
+			var wg sync.WaitGroup
+			var ok, full atomic.Int64
+			for i := range n {
+				wg.Go(func() {
+					body := fmt.Sprintf(`{"item": "new %d", "qty": 1}`, i)
+					req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/cart", strings.NewReader(body))
+					resp, err := c.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					switch {
+					case resp.StatusCode == http.StatusOK:
+						ok.Add(1)
+					case resp.StatusCode == http.StatusBadRequest && strings.Contains(string(b), "the cart is full"):
+						full.Add(1)
+					default:
+						t.Errorf("%d %s", resp.StatusCode, b)
+					}
+				})
+			}
+			wg.Wait()
+			want(t, "adds that fit", ok.Load(), int64(1))
+			want(t, "adds refused", full.Load(), int64(n-1))
+			want(t, "items in the cart", len(c.session()["cart"].(map[string]any)), maxItems)
+		})
+	}
+}
+
 // TestConcurrentCartAdds sends 40 concurrent adds of one item to one
 // session; none may be lost.
 func TestConcurrentCartAdds(t *testing.T) {
