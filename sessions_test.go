@@ -34,7 +34,7 @@ type flaky struct {
 	tooLarge                       atomic.Bool // Save fails with ErrTooLarge
 	loads, saves, touches, deletes atomic.Int64
 	latency                        atomic.Int64 // each Load and Save takes this long, as over a network
-	keys                           sync.Map // every key saved
+	keys                           sync.Map     // every key saved
 }
 
 var errDown = errors.New("store is down")
