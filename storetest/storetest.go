@@ -70,6 +70,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) sessions.Backend, opts ...O
 		t.Run("Store", s.runStore)
 	}
 	t.Run("HTTP", s.runHTTP)
+	if isStore && !s.sealed {
+		t.Run("Races", s.runRaces)
+	}
 }
 
 // Option configures Run.

@@ -70,6 +70,41 @@ var mutations = []mutation{
 		new:  "v = sl.val",
 		pkgs: []string{"."}, run: "TestConcurrentUpdateReplaysOnConflict",
 	},
+	{
+		name: "a moved session read as destroyed (Renew without a tombstone to follow)",
+		file: "persist_server.go",
+		old:  "if tomb.movedTo == \"\" {\n\t\t\ts.startNew(s.m.cfg.now())",
+		new:  "if true {\n\t\t\ts.startNew(s.m.cfg.now())",
+		pkgs: []string{"./memory/"}, run: "TestConformance/Races/UpdateLoadedBeforeRenew",
+	},
+	{
+		name: "a Renew that lost to another Renew keeps its own ID",
+		file: "persist_server.go",
+		old:  "\t\t\ts.ops &^= opRenew\n",
+		new:  "\n",
+		pkgs: []string{"./memory/"}, run: "TestConformance/Races/TwoRenews",
+	},
+	{
+		name: "commits bound to the request's cancellation",
+		file: "persist_server.go",
+		old:  "context.WithTimeout(context.WithoutCancel(s.ctx()), s.m.cfg.commitTimeout)",
+		new:  "context.WithTimeout(s.ctx(), s.m.cfg.commitTimeout)",
+		pkgs: []string{"./memory/"}, run: "TestConformance/Races/LogoutLandsWhenTheClientHangsUp",
+	},
+	{
+		name: "no turns for a hot session's commits",
+		file: "persist_server.go",
+		old:  "if !s.isNew { // a new session's random key races with nobody",
+		new:  "if false {",
+		pkgs: []string{"."}, run: "TestHotSessionLosesNothingAndTakesTurns",
+	},
+	{
+		name: "the cart limit checked outside the Update function",
+		file: "example/app.go",
+		old:  "full := false\n\ts.Update(keyCart, func(old any) any {\n\t\tcart, _ := old.(map[string]int)\n\t\tif cart == nil {\n\t\t\tcart = map[string]int{}\n\t\t}\n\t\tfull = cart[item] == 0 && len(cart) >= maxItems",
+		new:  "full := cartOf(s)[item] == 0 && len(cartOf(s)) >= maxItems\n\ts.Update(keyCart, func(old any) any {\n\t\tcart, _ := old.(map[string]int)\n\t\tif cart == nil {\n\t\t\tcart = map[string]int{}\n\t\t}",
+		pkgs: []string{"./example/"}, run: "TestCartLimitHoldsUnderConcurrentAdds",
+	},
 }
 
 func main() {
