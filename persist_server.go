@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -66,34 +67,70 @@ func (p serverSide) open(s *Session, value string) (record, error) {
 func (s *Session) renewing() bool { return s.ops&opRenew != 0 && !s.isNew && s.oldKey != "" }
 
 // save stores the record with compare-and-swap, reloading and re-applying
-// this request's changes when another request wrote first. A new or renewed
-// session gets its cookie afterwards; one whose Renew lost to a concurrent
-// Renew lives on under the other request's ID, which that request's
-// response gives the browser, so this one leaves the cookie alone.
-func (p serverSide) save(s *Session, now time.Time) error {
+// this request's changes when another request wrote first. Within this
+// process, the commits of one session take turns in a lane, and the one
+// whose turn it is carries the queued ones' changes too (see lanes). A new
+// or renewed session gets its cookie afterwards; one whose Renew lost to a
+// concurrent Renew lives on under the other request's ID, which that
+// request's response gives the browser, so this one leaves the cookie
+// alone.
+func (p serverSide) save(s *Session, now time.Time) (err error) {
 	if (s.isNew || s.ops&opRenew != 0) && !s.canSetCookie() {
 		return ErrHeaderWritten // do not store what no cookie points to
 	}
 	s.ensureID()
 	ctx := s.storeCtx()
-	var ln *lane
-	if !s.isNew { // a new session's random key races with nobody
-		base := s.key
-		if s.renewing() {
-			base = s.oldKey
-		}
-		var err error
-		if ln, err = p.lanes.acquire(ctx, base); err != nil {
-			return &StoreError{Op: "save", Err: err}
-		}
-		defer p.lanes.release(base, ln)
-		if err := p.catchUp(s, ln); err != nil {
-			return err
-		}
+	if s.isNew { // a new session's random key races with nobody
+		return p.saveTurn(ctx, s, nil, now)
 	}
+	base := s.key
+	if s.renewing() {
+		base = s.oldKey
+	}
+	ln, out := p.lanes.acquire(ctx, base, s)
+	for out != nil && out.retry {
+		ln, out = p.lanes.acquire(ctx, base, s)
+	}
+	if out != nil {
+		return s.rode(out)
+	}
+	defer p.lanes.release(base, ln)
+	if err := p.catchUp(s, ln); err != nil {
+		return err
+	}
+	return p.saveTurn(ctx, s, ln, now)
+}
+
+// saveTurn is save with the turn held (ln; nil for a new session): it
+// takes the queued commits along, and tells them the outcome before the
+// turn passes on, whatever happens (a panic in an Update function
+// included).
+func (p serverSide) saveTurn(ctx context.Context, s *Session, ln *lane, now time.Time) (err error) {
 	if (s.renewing() && s.oldVersion == 0) || (!s.renewing() && !s.versionKnown) {
 		if err := p.reload(ctx, s); err != nil || s.isNew {
 			return err
+		}
+	}
+	var riders []*waiter
+	var own []slot
+	if ln != nil {
+		if riders = ln.take(); len(riders) > 0 {
+			own = slices.Clone(s.rec.slots)
+			defer func() {
+				out := outcome{err: err, key: s.key, destroyed: s.isNew && s.ops&opDestroy != 0, gone: s.isNew && s.ops&opDestroy == 0}
+				if r := recover(); r != nil {
+					out = outcome{retry: true} // the riders try again without this request
+					defer panic(r)
+				}
+				for _, w := range riders {
+					if !w.told { // told already: its own function panicked
+						w.done <- out
+					}
+				}
+			}()
+			if err := s.carry(riders); err != nil {
+				return err
+			}
 		}
 	}
 	buf := recordBuffers.Get().(*[]byte)
@@ -122,7 +159,13 @@ func (p serverSide) save(s *Session, now time.Time) error {
 		if err := backoff(ctx, attempt); err != nil {
 			return &StoreError{Op: "save", Err: err}
 		}
+		if own != nil {
+			s.rec.slots = slices.Clone(own) // this request's own changes, to replay
+		}
 		if err := p.reload(ctx, s); err != nil || s.isNew {
+			return err
+		}
+		if err := s.carry(riders); err != nil {
 			return err
 		}
 	}
@@ -327,9 +370,9 @@ func (p serverSide) discard(s *Session) error {
 	}
 	ctx := s.storeCtx()
 	key, version := s.oldKey, s.oldVersion
-	ln, err := p.lanes.acquire(ctx, key)
-	if err != nil {
-		return &StoreError{Op: "delete", Err: err}
+	ln, out := p.lanes.acquire(ctx, key, s) // never carried: a Destroy is not a plain save
+	if out != nil {
+		return &StoreError{Op: "delete", Err: out.err}
 	}
 	defer p.lanes.release(key, ln)
 	if ln.seq > s.loadSeq && (ln.version == 0 || ln.version != version) {

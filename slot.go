@@ -29,6 +29,13 @@ func (sl *slot) replace(v any) {
 	sl.exposed = mutable(v)
 }
 
+// setEncoded gives the slot a value as its encoding (another request's,
+// carried along): it is decoded if read, and saved as it is.
+func (sl *slot) setEncoded(enc []byte) {
+	sl.enc, sl.val, sl.decoded, sl.present = enc, nil, false, true
+	sl.set, sl.updates, sl.exposed, sl.readOnly = false, nil, false, false
+}
+
 // remove deletes the slot's value.
 func (sl *slot) remove() {
 	sl.val, sl.decoded, sl.present, sl.set, sl.updates, sl.exposed = nil, true, false, true, nil, false
