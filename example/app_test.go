@@ -500,7 +500,8 @@ func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
 	const n = 20
 	for _, b := range []backendCase{memoryBackend(), memcachedBackend(), redisBackend()} {
 		t.Run(b.name, func(t *testing.T) {
-			h := serve(t, b.open(t))
+			store := &barrierStore{Store: b.open(t).(sessions.Store)}
+			h := serve(t, store)
 			c := h.client()
 			c.postJSON("/api/login", `{"username": "alice"}`)
 			for i := range maxItems - 1 {
@@ -508,6 +509,8 @@ func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
 					t.Fatalf("item %d: %d %s", i, r.status, r.body)
 				}
 			}
+			// Every add loads the 49-item cart before any commits.
+			store.arm(n)
 			var wg sync.WaitGroup
 			var ok, full atomic.Int64
 			for i := range n {
@@ -537,6 +540,37 @@ func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
 			want(t, "items in the cart", len(c.session()["cart"].(map[string]any)), maxItems)
 		})
 	}
+}
+
+// barrierStore holds loads, once armed for n, until n have arrived, so
+// that n requests all load the session before any of them commits.
+type barrierStore struct {
+	sessions.Store
+	mu      sync.Mutex
+	waiting int
+	open    chan struct{}
+}
+
+func (b *barrierStore) arm(n int) {
+	b.mu.Lock()
+	b.waiting, b.open = n, make(chan struct{})
+	b.mu.Unlock()
+}
+
+func (b *barrierStore) Load(ctx context.Context, key string) (sessions.Record, error) {
+	b.mu.Lock()
+	open := b.open
+	if b.waiting > 0 {
+		if b.waiting--; b.waiting == 0 {
+			close(b.open)
+		}
+	}
+	b.mu.Unlock()
+	r, err := b.Store.Load(ctx, key)
+	if open != nil {
+		<-open
+	}
+	return r, err
 }
 
 // TestConcurrentCartAdds sends 40 concurrent adds of one item to one

@@ -25,6 +25,7 @@ type mutation struct {
 	old, new string // old must occur exactly once in file
 	pkgs     []string
 	run      string // go test -run pattern
+	timeout  string // go test -timeout, for a mutation that makes a test hang; default 60s
 }
 
 var mutations = []mutation{
@@ -94,8 +95,8 @@ var mutations = []mutation{
 	{
 		name: "no turns for a hot session's commits",
 		file: "persist_server.go",
-		old:  "if !s.isNew { // a new session's random key races with nobody",
-		new:  "if false {",
+		old:  "if s.isNew { // a new session's random key races with nobody",
+		new:  "if true {",
 		pkgs: []string{"."}, run: "TestHotSessionLosesNothingAndTakesTurns",
 	},
 	{
@@ -104,6 +105,48 @@ var mutations = []mutation{
 		old:  "full := false\n\ts.Update(keyCart, func(old any) any {\n\t\tcart, _ := old.(map[string]int)\n\t\tif cart == nil {\n\t\t\tcart = map[string]int{}\n\t\t}\n\t\tfull = cart[item] == 0 && len(cart) >= maxItems",
 		new:  "full := cartOf(s)[item] == 0 && len(cartOf(s)) >= maxItems\n\ts.Update(keyCart, func(old any) any {\n\t\tcart, _ := old.(map[string]int)\n\t\tif cart == nil {\n\t\t\tcart = map[string]int{}\n\t\t}",
 		pkgs: []string{"./example/"}, run: "TestCartLimitHoldsUnderConcurrentAdds",
+	},
+	{
+		name: "queued commits of a hot session not carried along",
+		file: "lane.go",
+		old:  "if len(taken) == maxCombined || !w.s.combinable() {",
+		new:  "if true {",
+		pkgs: []string{"."}, run: "TestQueuedCommitsRideOnOneSave",
+	},
+	{
+		name: "a carried request's panic takes its carrier down",
+		file: "carry.go",
+		old:  "if r := recover(); r != nil {\n\t\t\tpanicked = r",
+		new:  "if r := recover(); r != nil {\n\t\t\tpanic(r)",
+		pkgs: []string{"."}, run: "TestAPanicInAQueuedCommitStaysWithItsRequest",
+	},
+	{
+		name: "a queued request waits past its commit timeout",
+		file: "lane.go",
+		old:  "\tcase <-ctx.Done():\n\t\tln.mu.Lock()",
+		new:  "\tcase <-make(chan struct{}):\n\t\tln.mu.Lock()",
+		pkgs: []string{"."}, run: "TestAQueuedCommitGivesUpAtItsTimeout", timeout: "5s",
+	},
+	{
+		name: "lifetime check removed (every store)",
+		file: "expiry.go",
+		old:  "if !now.Before(r.created.Add(m.cfg.lifetime)) {\n\t\treturn false\n\t}",
+		new:  "",
+		pkgs: []string{"./memory/", "./cookie/"}, run: "TestConformance/HTTP/LifetimeEndsAUsedSession",
+	},
+	{
+		name: "idle refresh every idle/2 (every store)",
+		file: "expiry.go",
+		old:  "min(idle/4, time.Minute)",
+		new:  "min(idle/2, time.Minute)",
+		pkgs: []string{"./memory/", "./cookie/"}, run: "TestConformance/HTTP/RefreshAfterAQuarterOfTheIdleTimeout",
+	},
+	{
+		name: "replay without Update functions (every store)",
+		file: "persist_server.go",
+		old:  "for _, fn := range sl.updates {\n\t\t\tv = fn(v)\n\t\t}",
+		new:  "v = sl.val",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/UpdateAfterAConcurrentCommitIsReplayed",
 	},
 }
 
@@ -139,11 +182,15 @@ func main() {
 			fail("%s: %v", m.name, err)
 		}
 		start := time.Now()
-		args := append([]string{"test", "-count=1", "-run", m.run}, m.pkgs...)
+		timeout := m.timeout
+		if timeout == "" {
+			timeout = "60s"
+		}
+		args := append([]string{"test", "-count=1", "-timeout=" + timeout, "-run", m.run}, m.pkgs...)
 		out, err := exec.Command("go", args...).CombinedOutput()
 		_ = os.WriteFile(m.file, src, 0o644)
 		delete(restore, m.file)
-		if err != nil && strings.Contains(string(out), "--- FAIL") {
+		if err != nil && (strings.Contains(string(out), "--- FAIL") || strings.Contains(string(out), "panic: test timed out")) {
 			caught++
 			fmt.Printf("caught  %-60s %s\n", m.name, time.Since(start).Round(time.Millisecond))
 			continue
