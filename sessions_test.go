@@ -1095,3 +1095,34 @@ func TestHotSessionLosesNothingAndTakesTurns(t *testing.T) {
 		t.Fatalf("%.2f store round trips per request, want at most 2.2", trips)
 	}
 }
+
+func TestLogoutLandsWhenTheLoadFailed(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/logout", func(c *gin.Context) {
+			store.down.Store(false) // the store is back by the time the request commits
+			sessions.Default(c).Destroy()
+			c.String(200, "bye")
+		})
+	})
+	a.expect("POST", "/set/user/alice", 200, "ok")
+	id := a.cookie()
+	store.down.Store(true) // the logout's load fails
+	loadsBefore := store.loads.Load()
+	a.expect("POST", "/logout", 200, "bye")
+	if store.loads.Load() == loadsBefore {
+		t.Fatal("the logout never tried to load the session")
+	}
+	req, _ := http.NewRequest("GET", a.srv.URL+"/get/user", nil)
+	req.Header.Set("Cookie", "sid="+id)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "<nil>" {
+		t.Fatalf("a logout whose load failed was dropped: user = %q", body)
+	}
+}

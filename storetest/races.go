@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -27,6 +28,7 @@ func (s *suite) runRaces(t *testing.T) {
 	t.Run("OldIDReadsNothingAfterRenew", s.testOldIDAfterRenew)
 	t.Run("LogoutLandsWhenTheClientHangsUp", s.testLogoutClientGone)
 	t.Run("HotSession", s.testHotSession)
+	t.Run("HotSessionInTwoProcesses", s.testTwoProcesses)
 }
 
 // raceApp serves a session's routes, and /held/… variants that do the
@@ -339,4 +341,61 @@ func (s *suite) testHotSession(t *testing.T) {
 	if trips > 2.1 {
 		t.Fatalf("%.2f store calls per request, want at most 2", trips)
 	}
+}
+
+// testTwoProcesses runs two middlewares, as two processes would, on one
+// store: each has its own lanes, so their commits of one session race for
+// real, and compare-and-swap settles it. 32 clients on each write one
+// session at once: nothing is lost and nothing fails.
+func (s *suite) testTwoProcesses(t *testing.T) {
+	backend := s.newBackend(t)
+	clock := s.clock
+	if clock == nil {
+		clock = NewClock()
+	}
+	var urls [2]string
+	for i := range urls {
+		r := gin.New()
+		r.Use(sessions.Sessions(cookieName, backend, sessions.WithClock(clock.Now)))
+		r.POST("/incr", func(c *gin.Context) { sessions.Default(c).Update("n", add(1)); c.String(200, "ok") })
+		r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
+		srv := httptest.NewServer(r)
+		t.Cleanup(srv.Close)
+		urls[i] = srv.URL
+	}
+	c := (&server{}).client(t)
+	expect(t, c, "POST", urls[0]+"/incr", "ok")
+	id := ""
+	for _, ck := range c.Jar.Cookies(mustURL(t, urls[0])) {
+		if ck.Name == cookieName {
+			id = ck.Value
+		}
+	}
+	const clients, each = 32, 10
+	parallel(t, 2*clients, func(i int) error {
+		for range each {
+			req, _ := http.NewRequest("POST", urls[i%2]+"/incr", nil)
+			req.Header.Set("Cookie", cookieName+"="+id)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("POST /incr = %d", resp.StatusCode)
+			}
+		}
+		return nil
+	})
+	expect(t, c, "GET", urls[1]+"/get/n", fmt.Sprint(2*clients*each+1))
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

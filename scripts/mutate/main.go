@@ -148,6 +148,13 @@ var mutations = []mutation{
 		new:  "v = sl.val",
 		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/UpdateAfterAConcurrentCommitIsReplayed",
 	},
+	{
+		name: "a logout whose load failed is dropped",
+		file: "session.go",
+		old:  "if s.data == loadFailed && s.key != \"\" {",
+		new:  "if false {",
+		pkgs: []string{"."}, run: "TestLogoutLandsWhenTheLoadFailed",
+	},
 }
 
 func main() {
