@@ -71,9 +71,28 @@ type Shape struct {
 	// keys: user, n) or "large" (the two keys and 16 strings of 128 bytes,
 	// about 2 KB of values).
 	Session string
-	// Parallel shapes run under b.RunParallel, one session per goroutine.
-	Parallel bool
+	// Mode is how the benchmark sends the requests. Default Serial.
+	Mode Mode
 }
+
+// Mode is how a shape's requests are sent.
+type Mode int
+
+// The modes.
+const (
+	// Serial sends one request at a time, on one session.
+	Serial Mode = iota
+	// Parallel runs under b.RunParallel, one session per goroutine, as for
+	// separate browsers.
+	Parallel
+	// Hot has HotClients goroutines send the requests at once, all on one
+	// session: the cookie of the latest response, as one browser's tabs
+	// share it.
+	Hot
+)
+
+// HotClients is how many goroutines share the session of a Hot shape.
+const HotClients = 64
 
 // Shapes are the request shapes every backend is timed on, in report
 // order.
@@ -84,8 +103,11 @@ var Shapes = []Shape{
 	{Name: "new", Method: http.MethodPost, Path: "/new"},
 	{Name: "large-read", Method: http.MethodGet, Path: "/large-read", Session: "large"},
 	{Name: "large-write", Method: http.MethodPost, Path: "/large-write", Session: "large"},
-	{Name: "parallel-read", Method: http.MethodGet, Path: "/read", Session: "small", Parallel: true},
-	{Name: "parallel-write", Method: http.MethodPost, Path: "/write", Session: "small", Parallel: true},
+	{Name: "parallel-read", Method: http.MethodGet, Path: "/read", Session: "small", Mode: Parallel},
+	{Name: "parallel-write", Method: http.MethodPost, Path: "/write", Session: "small", Mode: Parallel},
+	// hot: each request adds one to the session's counter (ours with
+	// Update, the peers by get-then-set), HotClients at once.
+	{Name: "hot", Method: http.MethodPost, Path: "/incr", Session: "small", Mode: Hot},
 }
 
 // ShapeByName returns the shape called name.

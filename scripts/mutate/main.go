@@ -155,6 +155,20 @@ var mutations = []mutation{
 		new:  "if false {",
 		pkgs: []string{"."}, run: "TestLogoutLandsWhenTheLoadFailed",
 	},
+	{name: "memory:// max_entries parsed, not applied", file: "backends/memory.go", old: "opts = append(opts, memory.WithMaxEntries(n))", new: "_ = memory.WithMaxEntries(n)", pkgs: []string{"./backends/"}, run: "TestMemoryMaxEntriesIsApplied"},
+	{name: "memory:// cleanup parsed, not applied", file: "backends/memory.go", old: "opts = append(opts, memory.WithCleanupInterval(d))", new: "_ = memory.WithCleanupInterval(d)", pkgs: []string{"./backends/"}, run: "TestMemoryCleanupIsApplied"},
+	{name: "memcached:// timeout parsed, not applied", file: "backends/memcached.go", old: "opts = append(opts, memcached.WithTimeout(d))", new: "_ = memcached.WithTimeout(d)", pkgs: []string{"./backends/"}, run: "TestOpenMemcachedClientOptions"},
+	{name: "memcached:// max_idle parsed, not applied", file: "backends/memcached.go", old: "opts = append(opts, memcached.WithMaxIdleConns(n))", new: "_ = memcached.WithMaxIdleConns(n)", pkgs: []string{"./backends/"}, run: "TestOpenMemcachedClientOptions"},
+	{name: "memcached Open ignores WithTimeout", file: "memcached/options.go", old: "client.Timeout = o.timeout", new: "_ = o.timeout", pkgs: []string{"./backends/"}, run: "TestOpenMemcachedClientOptions"},
+	{name: "memcached Open ignores WithMaxIdleConns", file: "memcached/options.go", old: "client.MaxIdleConns = o.maxIdleConns", new: "_ = o.maxIdleConns", pkgs: []string{"./backends/"}, run: "TestOpenMemcachedClientOptions"},
+	{name: "memcached stamps never compacted", file: "memcached/store.go", old: "if stamps >= maxStamps {", new: "if false && stamps >= maxStamps {", pkgs: []string{"./memcached/"}, run: "TestTouchCompactsStamps"},
+	{name: "memcached compaction overwrites a concurrent save", file: "memcached/store.go", old: "it.Expiration = exp\n\terr = s.client.CompareAndSwap(it)", new: "it.Expiration = exp\n\terr = s.client.Set(it)", pkgs: []string{"./memcached/"}, run: "TestCompactionLosesToASave"},
+	{name: "memcached stamps its own clock", file: "memcached/store.go", old: "binary.BigEndian.PutUint64(stamp[:], uint64(at.UnixMilli()))", new: "binary.BigEndian.PutUint64(stamp[:], uint64(time.Now().UnixMilli()))", pkgs: []string{"./memcached/"}, run: "TestTouchKeepsDataAndStampsTime"},
+	{name: "memcached reads the first stamp", file: "memcached/store.go", old: "binary.BigEndian.Uint64(v[len(v)-stampLen:])", new: "binary.BigEndian.Uint64(v[n:])", pkgs: []string{"./memcached/"}, run: "TestDecodesEarlierItems"},
+	{name: "memory store stamps its own clock", file: "memory/memory.go", old: "deadline(now, ttl), at.UnixNano()", new: "deadline(now, ttl), now", pkgs: []string{"./memory/"}, run: "TestTouchRecordsTheGivenTime"},
+	{name: "redis stamps its own clock", file: "redis/redis.go", old: "strconv.FormatInt(at.UnixMilli(), 10)", new: "strconv.FormatInt(time.Now().UnixMilli(), 10)", pkgs: []string{"./redis/"}, run: "TestLayout"},
+	{name: "redis TTL rounded down", file: "redis/redis.go", old: "if ttl%time.Millisecond > 0 {", new: "if false {", pkgs: []string{"./redis/"}, run: "TestMillisRoundsUp"},
+	{name: "registered backend's error shows the password", file: "backends/backends.go", old: "printable(urlsecret.Scrub(err.Error(), raw))", new: "printable(err.Error())", pkgs: []string{"./backends/"}, run: "TestRegisteredBackendErrorsAreConfigErrors"},
 }
 
 func main() {

@@ -62,7 +62,7 @@ func main() {
 	var shs []harness.Shape
 	for _, f := range strings.Split(*shapes, ",") {
 		sh, ok := harness.ShapeByName(strings.TrimSpace(f))
-		if !ok || sh.Parallel {
+		if !ok || sh.Mode != harness.Serial {
 			log.Fatalf("-shapes: unknown shape %q", f)
 		}
 		shs = append(shs, sh)
