@@ -7,7 +7,10 @@
 //
 // Sub-benchmarks are named BenchmarkRequest/backend=NAME/shape=SHAPE and
 // BenchmarkFloor/client=NAME/op=OP, for benchstat. Network backends also
-// report rt/op: round trips to memcached or redis per request.
+// report rt/op: round trips to memcached or redis per request. The hot
+// shape also reports failed (requests not answered 200) and lost
+// (increments answered 200 that the counter does not show), counts over
+// the b.N requests of the run.
 // Nothing here asserts on time: targets live in BENCHMARKS.md.
 package benchmarks
 
@@ -86,13 +89,17 @@ func BenchmarkRequest(b *testing.B) {
 }
 
 func benchShape(b *testing.B, a *harness.App, sh harness.Shape) {
+	if sh.Mode == harness.Hot {
+		benchHot(b, a, sh)
+		return
+	}
 	var rt0 int64
 	if a.RoundTrips != nil {
 		defer func() {
 			b.ReportMetric(float64(a.RoundTrips.Load()-rt0)/float64(b.N), "rt/op")
 		}()
 	}
-	if sh.Parallel {
+	if sh.Mode == harness.Parallel {
 		// One session per goroutine, as for separate browsers, seeded
 		// before the clock starts.
 		n := runtime.GOMAXPROCS(0)
