@@ -42,6 +42,8 @@ func main() {
 		chart     = flag.String("chart", "../docs/latency.png", "the latency chart to write (PNG)")
 		notes     = flag.String("notes", "NOTES.md", "hand-written analysis to include, if the file exists")
 		reproduce = flag.String("reproduce", "make bench", "the command that reproduces the run, for the report")
+		before    = flag.String("hot-before", "results/hot-before.txt", "the hot shape against an earlier library (benchmarks/run.sh before), if the file exists")
+		after     = flag.String("hot-after", "results/hot-after.txt", "the hot shape against the current library, in the same run as -hot-before")
 	)
 	flag.Parse()
 	br, err := readBench(*benchFile)
@@ -55,6 +57,14 @@ func main() {
 		log.Fatalf("%s: %v", *latFile, err)
 	}
 	r := &report{b: br, lat: &lat}
+	if _, err := os.Stat(*before); err == nil {
+		if r.before, err = readBench(*before); err != nil {
+			log.Fatal(err)
+		}
+		if r.after, err = readBench(*after); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if b, err := os.ReadFile(*notes); err == nil {
 		r.notes = string(b)
 	}
@@ -114,7 +124,8 @@ func readBench(path string) (*bench, error) {
 		if len(fs) < 4 || !strings.HasPrefix(fs[0], "Benchmark") {
 			continue
 		}
-		if _, err := strconv.Atoi(fs[1]); err != nil {
+		iters, err := strconv.Atoi(fs[1])
+		if err != nil {
 			continue
 		}
 		name := trimName(fs[0])
@@ -130,6 +141,9 @@ func readBench(path string) (*bench, error) {
 			}
 			m[fs[i+1]] = append(m[fs[i+1]], v)
 		}
+		// The iteration count, as a unit of its own: the hot shape's
+		// failed and lost are counts over these requests.
+		m["N"] = append(m["N"], float64(iters))
 		b.count = max(b.count, len(m["ns/op"]))
 	}
 	if err := sc.Err(); err != nil {
@@ -249,6 +263,9 @@ type report struct {
 	b     *bench
 	lat   *harness.Results
 	notes string
+	// before and after are the hot shape against an earlier library and
+	// the current one, run together (nil when not run).
+	before, after *bench
 }
 
 func display(be *harness.Backend) string {
@@ -342,6 +359,7 @@ func (r *report) markdown(chart, benchFile, latFile, reproduce string) string {
 	}
 	r.machine(p)
 	r.headline(p)
+	r.hot(p)
 	r.floors(p)
 	r.latency(p)
 	r.lost(p)
@@ -844,7 +862,9 @@ func (r *report) method(p func(string, ...any)) {
 	p("- **write**: sets the int key to a new value (one load and one save).\n")
 	p("- **new**: no cookie; the handler sets a key, creating a session.\n")
 	p("- **large-read**, **large-write**: the same on a session with 16 more strings of 128 bytes (about 2 KB of values).\n")
-	p("- **parallel-read**, **parallel-write**: `b.RunParallel`, one session per goroutine.\n\n")
+	p("- **parallel-read**, **parallel-write**: `b.RunParallel`, one session per goroutine.\n")
+	p("- **hot**: %d goroutines send `POST /incr` (add one to the session's counter) on one session at once; ", harness.HotClients)
+	p("failed requests and lost increments counted (see [Hot session](#hot-session-%d-clients-on-one-session)).\n\n", harness.HotClients)
 	p("Every request is a fresh (shallow-copied) `*http.Request` and a fresh `httptest.NewRecorder`, for the bare handler ")
 	p("too. Round trips are counted by wrapping the clients' connections (a write after a read is one round trip); ")
 	p("ours and the peers' memcached and go-redis clients share settings (64 idle connections / pool size 64). ")
@@ -855,7 +875,8 @@ func (r *report) method(p func(string, ...any)) {
 func (r *report) howto(p func(string, ...any), reproduce string) {
 	p("## Reproduce and compare\n\n")
 	p("```sh\n%s          # everything: benchmarks, latency, lost updates, this file and the chart (about 10 minutes)\n", reproduce)
-	p("make bench-check    # each benchmark once, latency in quick mode, lost-update count: the never-rot check\n```\n\n")
+	p("make bench-check    # each benchmark once, latency in quick mode, lost-update count: the never-rot check\n")
+	p("make bench-before   # the hot shape on the library before tombstones and lanes and at HEAD (results/hot-*.txt)\n```\n\n")
 	p("`make bench` keeps its raw output in `benchmarks/results/`: `bench.txt` (`go test -bench` output, a sample ")
 	p("per benchmark from each pass over the suite; benchstat wants at least 6 for a confidence interval) and ")
 	p("`latency.json`. Compare two runs, or ours with the peers, with benchstat (golang.org/x/perf, a tool of the ")
