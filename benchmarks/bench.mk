@@ -13,6 +13,9 @@
 # bench-check  compiles and runs each benchmark once, the latency harness in
 #              quick mode and the lost-update count: about a minute, no
 #              timing assertions.
+# bench-before the hot shape (64 clients on one session) against the library
+#              before tombstones and lanes (30549b7^) and at HEAD, in
+#              alternating passes; the next `make bench` shows the table.
 # bench-lint   gofmt, go mod tidy -diff, vet and staticcheck of the
 #              benchmarks module (its own go.mod, so the root's checks do
 #              not reach it).
@@ -22,13 +25,16 @@
 GO ?= go
 BENCH_STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: bench bench-check bench-lint
+.PHONY: bench bench-check bench-before bench-lint
 
 bench: deps
 	GO=$(GO) bash benchmarks/run.sh bench
 
 bench-check: deps
 	GO=$(GO) bash benchmarks/run.sh check
+
+bench-before: deps
+	GO=$(GO) bash benchmarks/run.sh before
 
 bench-lint:
 	@out=$$(gofmt -l benchmarks); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

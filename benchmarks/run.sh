@@ -10,6 +10,15 @@
 #                  harness in quick mode with the lost-update count, and the
 #                  report, all into a temporary directory. About a minute;
 #                  asserts nothing about time.
+#   run.sh before [REV]
+#                  the hot shape (64 clients on one session) against the
+#                  library at REV and at HEAD, in alternating passes; writes results/hot-before.txt and
+#                  results/hot-after.txt, which the report compares. REV
+#                  defaults to 30549b7^, the last commit before tombstones
+#                  and lanes. It builds REV in a temporary git worktree and
+#                  a temporary copy of this module whose go.mod replaces
+#                  the library with it; nothing of either is kept. Run it
+#                  before `run.sh bench`, which then includes the table.
 #
 # Settings (environment): GO (go), BENCHTIME (500ms), COUNT (6),
 # CELL (2s, time per latency cell), BENCH (., the -bench regexp).
@@ -53,9 +62,9 @@ check)
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	$GO vet ./...
-	$GO test -count=1 -run '^TestShapes$' -bench . -benchmem -benchtime=1x -v . >"$tmp/bench.txt" ||
+	$GO test -count=1 -run '^(TestShapes|TestHot)$' -bench . -benchmem -benchtime=1x -v . >"$tmp/bench.txt" ||
 		{ cat "$tmp/bench.txt"; exit 1; }
-	grep -E '^(--- (FAIL|PASS): TestShapes|ok|FAIL)' "$tmp/bench.txt"
+	grep -E '^(--- (FAIL|PASS): (TestShapes|TestHot)|ok|FAIL)' "$tmp/bench.txt"
 	echo "$(grep -c 'ns/op' "$tmp/bench.txt") benchmarks ran once"
 	$GO run ./cmd/latency -quick -out "$tmp/latency.json" >"$tmp/latency.txt" ||
 		{ cat "$tmp/latency.txt"; exit 1; }
@@ -63,8 +72,41 @@ check)
 	$GO run ./cmd/report -bench "$tmp/bench.txt" -latency "$tmp/latency.json" \
 		-out "$tmp/BENCHMARKS.md" -chart "$tmp/latency.png" -reproduce "make bench-check"
 	;;
+before)
+	# Both libraries from git worktrees (the after one at HEAD), so that
+	# what runs is exactly two commits, whatever else the working tree has.
+	revs=("$(git rev-parse --short "${2:-30549b7^}")" "$(git rev-parse --short HEAD)")
+	mkdir -p results
+	tmp=$(mktemp -d)
+	trap 'for w in before after; do git worktree remove --force "$tmp/lib-$w" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+	count=${COUNT:-6}
+	stamp="date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	for w in before after; do
+		rev=${revs[0]}
+		[ $w = after ] && rev=${revs[1]}
+		git worktree add --quiet --detach "$tmp/lib-$w" "$rev"
+		mkdir "$tmp/mod-$w"
+		cp -r $(ls -A | grep -vx results) "$tmp/mod-$w/"
+		(cd "$tmp/mod-$w" && $GO mod edit -replace "github.com/sessionware/sessions=$tmp/lib-$w" &&
+			$GO test -c -o "$tmp/$w.test" .)
+		printf '%s\nlibrary: %s\n' "$stamp" "$rev" >"$tmp/$w.txt"
+	done
+	for i in $(seq "$count"); do
+		for which in before after; do
+			echo "== hot shape, $which, pass $i of $count"
+			"$tmp/$which.test" -test.run '^$' -test.bench 'Request/backend=/shape=hot$' -test.benchmem \
+				-test.benchtime "${BENCHTIME:-500ms}" -test.timeout 10m -test.v >"$tmp/pass.txt" ||
+				{ cat "$tmp/pass.txt"; exit 1; }
+			grep -E '^Benchmark.*(memcached|redis)/.*ns/op' "$tmp/pass.txt" | awk '{print $1, $3, $4, $5, $6, $7, $8, $9, $10}'
+			cat "$tmp/pass.txt" >>"$tmp/$which.txt"
+		done
+	done
+	mv "$tmp/before.txt" results/hot-before.txt
+	mv "$tmp/after.txt" results/hot-after.txt
+	echo "wrote results/hot-before.txt and results/hot-after.txt"
+	;;
 *)
-	echo "usage: $0 bench|check" >&2
+	echo "usage: $0 bench|check|before [REV]" >&2
 	exit 2
 	;;
 esac
