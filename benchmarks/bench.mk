@@ -20,7 +20,9 @@
 #              benchmarks module (its own go.mod, so the root's checks do
 #              not reach it).
 #
-# Settings: BENCHTIME (500ms), COUNT (6), CELL (2s per latency cell).
+# Settings: BENCHTIME (500ms), COUNT (6), CELL (2s per latency cell),
+# LATENCY=keep (bench reuses results/latency.json instead of re-running the
+# latency harness).
 
 GO ?= go
 BENCH_STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -21,7 +21,9 @@
 #                  before `run.sh bench`, which then includes the table.
 #
 # Settings (environment): GO (go), BENCHTIME (500ms), COUNT (6),
-# CELL (2s, time per latency cell), BENCH (., the -bench regexp).
+# CELL (2s, time per latency cell), BENCH (., the -bench regexp),
+# LATENCY (run; keep: bench reuses results/latency.json, whose date the
+# report shows apart).
 # Needs memcached and redis-server (scripts/install-deps.sh installs them);
 # every server it starts listens on 127.0.0.1 only.
 set -euo pipefail
@@ -38,7 +40,9 @@ bench)
 	trap 'rm -rf "$tmp"' EXIT
 	count=${COUNT:-6}
 	$GO test -c -o "$tmp/bench.test" .
-	: >"$tmp/bench.txt"
+	# The date of the run, for the report (a header line, as go test's
+	# goos: and cpu:).
+	printf 'date: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$tmp/bench.txt"
 	# COUNT passes over the whole suite rather than -count: a load that
 	# comes and goes on the machine then spreads over every benchmark
 	# instead of hitting a few. -v keeps the reasons of skipped benchmarks
@@ -52,8 +56,12 @@ bench)
 		cat "$tmp/pass.txt" >>"$tmp/bench.txt"
 	done
 	mv "$tmp/bench.txt" results/bench.txt
-	echo "== latency and lost updates (${CELL:-2s} per cell)"
-	$GO run ./cmd/latency -d "${CELL:-2s}" -out results/latency.json
+	if [ "${LATENCY:-run}" = keep ]; then
+		echo "== latency and lost updates: results/latency.json kept (LATENCY=keep)"
+	else
+		echo "== latency and lost updates (${CELL:-2s} per cell)"
+		$GO run ./cmd/latency -d "${CELL:-2s}" -out results/latency.json
+	fi
 	echo "== report"
 	$GO run ./cmd/report -bench results/bench.txt -latency results/latency.json \
 		-out ../BENCHMARKS.md -chart ../docs/latency.png -reproduce "make bench"

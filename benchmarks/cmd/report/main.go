@@ -466,7 +466,11 @@ func cpuModel() string {
 func (r *report) machine(p func(string, ...any)) {
 	p("## Machine and run\n\n")
 	p("| | |\n|---|---|\n")
-	p("| date | %s (benchmarks), %s (latency) |\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), r.lat.Date)
+	date := r.b.header["date"] // written by run.sh bench
+	if date == "" {
+		date = time.Now().UTC().Format("2006-01-02 15:04 MST")
+	}
+	p("| date | %s (benchmarks), %s (latency) |\n", date, r.lat.Date)
 	p("| CPU | %s, %d logical CPUs (`nproc`), GOMAXPROCS %d |\n", cpuModel(), runtime.NumCPU(), r.lat.GOMAXPROCS)
 	p("| OS | %s/%s |\n", runtime.GOOS, runtime.GOARCH)
 	p("| Go | %s |\n", runtime.Version())
