@@ -43,8 +43,8 @@ func (g *gateStore) Save(ctx context.Context, key string, data []byte, version u
 	if g.hold.CompareAndSwap(true, false) {
 		g.holding <- struct{}{}
 		<-g.held // a hung server: deaf to ctx, as a frozen one is
-		if err := ctx.Err(); err != nil {
-			return 0, err
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			return 0, context.DeadlineExceeded // what a client's own deadline check gives
 		}
 	}
 	g.mu.Lock()

@@ -45,7 +45,7 @@ var mutations = []mutation{
 	},
 	{
 		name: "Clear keeps keys a concurrent request added",
-		file: "persist_server.go",
+		file: "replay.go",
 		old:  "if s.ops&opClear != 0 {",
 		new:  "if false {",
 		pkgs: []string{"."}, run: "TestClearRemovesKeysAConcurrentRequestAdded",
@@ -66,21 +66,21 @@ var mutations = []mutation{
 	},
 	{
 		name: "compare-and-swap replay does not re-run Update functions",
-		file: "persist_server.go",
+		file: "replay.go",
 		old:  "for _, fn := range sl.updates {\n\t\t\tv = fn(v)\n\t\t}",
 		new:  "v = sl.val",
 		pkgs: []string{"."}, run: "TestConcurrentUpdateReplaysOnConflict",
 	},
 	{
 		name: "a moved session read as destroyed (Renew without a tombstone to follow)",
-		file: "persist_server.go",
+		file: "replay.go",
 		old:  "if tomb.movedTo == \"\" {\n\t\t\ts.startNew(s.m.cfg.now())",
 		new:  "if true {\n\t\t\ts.startNew(s.m.cfg.now())",
 		pkgs: []string{"./memory/"}, run: "TestConformance/Races/UpdateLoadedBeforeRenew",
 	},
 	{
 		name: "a Renew that lost to another Renew keeps its own ID",
-		file: "persist_server.go",
+		file: "replay.go",
 		old:  "\t\t\ts.ops &^= opRenew\n",
 		new:  "\n",
 		pkgs: []string{"./memory/"}, run: "TestConformance/Races/TwoRenews",
@@ -143,7 +143,7 @@ var mutations = []mutation{
 	},
 	{
 		name: "replay without Update functions (every store)",
-		file: "persist_server.go",
+		file: "replay.go",
 		old:  "for _, fn := range sl.updates {\n\t\t\tv = fn(v)\n\t\t}",
 		new:  "v = sl.val",
 		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/UpdateAfterAConcurrentCommitIsReplayed",
