@@ -22,9 +22,8 @@ func (s *Session) commit() error {
 		return nil
 	}
 	err := s.commitChanges()
-	if s.commitCancel != nil {
-		s.commitCancel()
-		s.commitCtx, s.commitCancel = nil, nil
+	if s.cctx.parent != nil {
+		s.cctx.end()
 	}
 	return err
 }

@@ -291,17 +291,6 @@ func (p serverSide) discard(s *Session) error {
 
 func (s *Session) ctx() context.Context { return s.c.Request.Context() }
 
-// storeCtx is the context of the store calls a commit makes: detached from
-// the request's cancellation, so that a logout whose client hung up still
-// lands, and bounded by the commit timeout (see [WithCommitTimeout]). It is
-// made on first use in a commit and ends with it.
-func (s *Session) storeCtx() context.Context {
-	if s.commitCtx == nil {
-		s.commitCtx, s.commitCancel = context.WithTimeout(context.WithoutCancel(s.ctx()), s.m.cfg.commitTimeout)
-	}
-	return s.commitCtx
-}
-
 // backoff waits a little, more after each lost race, so that requests
 // racing for one session spread out.
 func backoff(ctx context.Context, attempt int) error {

@@ -1,7 +1,6 @@
 package sessions
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"time"
@@ -90,8 +89,7 @@ type Session struct {
 	clientCookie bool // the browser holds this session's cookie, or will after this response
 	rec          record
 
-	commitCtx    context.Context // the store calls of the commit under way (storeCtx)
-	commitCancel context.CancelFunc
+	cctx commitContext // the store calls of the commit under way (storeCtx)
 }
 
 // ID returns the session's ID, the value of its cookie for server-side

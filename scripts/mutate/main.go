@@ -87,9 +87,9 @@ var mutations = []mutation{
 	},
 	{
 		name: "commits bound to the request's cancellation",
-		file: "persist_server.go",
-		old:  "context.WithTimeout(context.WithoutCancel(s.ctx()), s.m.cfg.commitTimeout)",
-		new:  "context.WithTimeout(s.ctx(), s.m.cfg.commitTimeout)",
+		file: "commitctx.go",
+		old:  "if !time.Now().Before(c.deadline) {",
+		new:  "if c.parent.Err() != nil || !time.Now().Before(c.deadline) {",
 		pkgs: []string{"./memory/"}, run: "TestConformance/Races/LogoutLandsWhenTheClientHangsUp",
 	},
 	{
