@@ -2,13 +2,13 @@ package storetest
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/internal/testapp"
 )
 
 // runHTTP checks the middleware's behaviour through the backend, over real
@@ -38,11 +38,11 @@ func (s *suite) runHTTP(t *testing.T) {
 
 func (s *suite) testUntouchedCostsNothing(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/a/1", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/set/a/1", 200, "ok")
 	before := srv.calls()
-	resp := expect(t, c, "GET", srv.URL+"/untouched", "hi")
-	if _, set := sessionCookie(resp); set {
+	resp := c.Expect("GET", "/untouched", 200, "hi")
+	if _, set := testapp.SetCookie(resp, cookieName); set {
 		t.Fatal("an untouched session set a cookie")
 	}
 	if resp.Header.Get("Vary") != "" {
@@ -55,9 +55,9 @@ func (s *suite) testUntouchedCostsNothing(t *testing.T) {
 
 func (s *suite) testAnonymousEmptySessionIsNotStored(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	resp := expect(t, c, "GET", srv.URL+"/get/user", "<nil>")
-	if _, set := sessionCookie(resp); set {
+	c := srv.Browser
+	resp := c.Expect("GET", "/get/user", 200, "<nil>")
+	if _, set := testapp.SetCookie(resp, cookieName); set {
 		t.Fatal("reading an empty new session set a cookie")
 	}
 	if resp.Header.Get("Vary") != "Cookie" {
@@ -70,10 +70,9 @@ func (s *suite) testAnonymousEmptySessionIsNotStored(t *testing.T) {
 
 func (s *suite) testHTTPRoundTrip(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	resp := expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
-	value, set := sessionCookie(resp)
-	if !set || value == "" {
+	c := srv.Browser
+	resp := c.Expect("POST", "/set/user/alice", 200, "ok")
+	if ck, set := testapp.SetCookie(resp, cookieName); !set || ck.Value == "" {
 		t.Fatal("no session cookie after a Set")
 	}
 	if cc := resp.Header.Get("Cache-Control"); cc != `no-cache="Set-Cookie"` {
@@ -88,23 +87,23 @@ func (s *suite) testHTTPRoundTrip(t *testing.T) {
 	if strings.Contains(raw, "alice") {
 		t.Fatalf("the cookie reveals a value: %q", raw)
 	}
-	expect(t, c, "GET", srv.URL+"/get/user", "alice")
+	c.Expect("GET", "/get/user", 200, "alice")
 	// Another browser does not see it.
-	expect(t, srv.client(t), "GET", srv.URL+"/get/user", "<nil>")
+	srv.NewBrowser().Expect("GET", "/get/user", 200, "<nil>")
 }
 
 func (s *suite) testReadDoesNotWrite(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
-	expect(t, c, "POST", srv.URL+"/cart/apple", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/set/user/alice", 200, "ok")
+	c.Expect("POST", "/cart/apple", 200, "ok")
 	var saves int64
 	if srv.count != nil {
 		saves = srv.count.saves.Load()
 	}
-	resp := expect(t, c, "GET", srv.URL+"/cart", `{"apple":1}`)
-	expect(t, c, "GET", srv.URL+"/get/user", "alice")
-	if _, set := sessionCookie(resp); set {
+	resp := c.Expect("GET", "/cart", 200, `{"apple":1}`)
+	c.Expect("GET", "/get/user", 200, "alice")
+	if _, set := testapp.SetCookie(resp, cookieName); set {
 		t.Fatal("a read-only request set the cookie")
 	}
 	if srv.count != nil && srv.count.saves.Load() != saves {
@@ -114,41 +113,40 @@ func (s *suite) testReadDoesNotWrite(t *testing.T) {
 
 func (s *suite) testNestedChangeInPlaceIsSaved(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/cart/apple", "ok")
-	expect(t, c, "POST", srv.URL+"/cart/apple", "ok")
-	expect(t, c, "POST", srv.URL+"/cart/pear", "ok")
-	expect(t, c, "GET", srv.URL+"/cart", `{"apple":2,"pear":1}`)
+	c := srv.Browser
+	c.Expect("POST", "/cart/apple", 200, "ok")
+	c.Expect("POST", "/cart/apple", 200, "ok")
+	c.Expect("POST", "/cart/pear", 200, "ok")
+	c.Expect("GET", "/cart", 200, `{"apple":2,"pear":1}`)
 }
 
 func (s *suite) testFlashesOnce(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/flash/hello", "ok")
-	expect(t, c, "POST", srv.URL+"/flash/again", "ok")
-	expect(t, c, "GET", srv.URL+"/keys", "")
-	expect(t, c, "GET", srv.URL+"/flashes", "[hello again]")
-	expect(t, c, "GET", srv.URL+"/flashes", "[]")
+	c := srv.Browser
+	c.Expect("POST", "/flash/hello", 200, "ok")
+	c.Expect("POST", "/flash/again", 200, "ok")
+	c.Expect("GET", "/keys", 200, "")
+	c.Expect("GET", "/flashes", 200, "[hello again]")
+	c.Expect("GET", "/flashes", 200, "[]")
 }
 
 func (s *suite) testRenewChangesIDKeepsData(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	resp := expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
-	oldCookie, _ := sessionCookie(resp)
-	_, oldID := do(t, c, "GET", srv.URL+"/id", "")
-	resp = expect(t, c, "POST", srv.URL+"/renew", "ok")
-	newCookie, set := sessionCookie(resp)
-	if !set || newCookie == oldCookie {
+	c := srv.Browser
+	resp := c.Expect("POST", "/set/user/alice", 200, "ok")
+	oldCookie, _ := testapp.SetCookie(resp, cookieName)
+	_, oldID := c.Do("GET", "/id")
+	resp = c.Expect("POST", "/renew", 200, "ok")
+	if newCookie, set := testapp.SetCookie(resp, cookieName); !set || newCookie.Value == oldCookie.Value {
 		t.Fatal("Renew did not set a new cookie")
 	}
-	_, newID := do(t, c, "GET", srv.URL+"/id", "")
+	_, newID := c.Do("GET", "/id")
 	if newID == oldID || len(newID) != 43 {
 		t.Fatalf("ID after Renew = %q, before %q", newID, oldID)
 	}
-	expect(t, c, "GET", srv.URL+"/get/user", "alice")
+	c.Expect("GET", "/get/user", 200, "alice")
 	if !srv.sealed {
-		_, body := do(t, http.DefaultClient, "GET", srv.URL+"/get/user", cookieName+"="+oldCookie)
+		_, body := srv.Stranger().Do("GET", "/get/user", testapp.WithCookie(cookieName, oldCookie.Value))
 		if body != "<nil>" {
 			t.Fatalf("the old ID still works after Renew: %q", body)
 		}
@@ -157,20 +155,16 @@ func (s *suite) testRenewChangesIDKeepsData(t *testing.T) {
 
 func (s *suite) testDestroyDeletesAndExpires(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	resp := expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
-	oldCookie, _ := sessionCookie(resp)
-	resp = expect(t, c, "POST", srv.URL+"/destroy", "ok")
-	var expired bool
-	for _, ck := range resp.Cookies() {
-		expired = expired || ck.Name == cookieName && ck.MaxAge < 0
-	}
-	if !expired {
+	c := srv.Browser
+	resp := c.Expect("POST", "/set/user/alice", 200, "ok")
+	oldCookie, _ := testapp.SetCookie(resp, cookieName)
+	resp = c.Expect("POST", "/destroy", 200, "ok")
+	if ck, set := testapp.SetCookie(resp, cookieName); !set || ck.MaxAge >= 0 {
 		t.Fatalf("Destroy did not expire the cookie: %q", resp.Header.Values("Set-Cookie"))
 	}
-	expect(t, c, "GET", srv.URL+"/get/user", "<nil>")
+	c.Expect("GET", "/get/user", 200, "<nil>")
 	if !srv.sealed {
-		_, body := do(t, http.DefaultClient, "GET", srv.URL+"/get/user", cookieName+"="+oldCookie)
+		_, body := srv.Stranger().Do("GET", "/get/user", testapp.WithCookie(cookieName, oldCookie.Value))
 		if body != "<nil>" {
 			t.Fatalf("a copied cookie still works after Destroy: %q", body)
 		}
@@ -184,7 +178,7 @@ func (s *suite) testMalformedCookieIsNoSession(t *testing.T) {
 		strings.Repeat("!", 43), strings.Repeat("A", 4096), "%00%00", `"` + strings.Repeat("A", 43) + `"x`,
 	} {
 		before := srv.calls()
-		resp, body := do(t, http.DefaultClient, "GET", srv.URL+"/get/user", cookieName+"="+bad)
+		resp, body := srv.Stranger().Do("GET", "/get/user", testapp.WithCookie(cookieName, bad))
 		if resp.StatusCode != 200 || body != "<nil>" {
 			t.Fatalf("cookie %.20q: %d %q, want a new empty session", bad, resp.StatusCode, body)
 		}
@@ -200,16 +194,16 @@ func (s *suite) testMalformedCookieIsNoSession(t *testing.T) {
 func (s *suite) testIdleSessionExpires(t *testing.T) {
 	const idle = 10 * time.Minute
 	srv := s.newServer(t, sessions.WithIdleTimeout(idle))
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/set/user/alice", 200, "ok")
 	for range 3 {
 		srv.clock.Advance(idle - time.Minute)
-		expect(t, c, "GET", srv.URL+"/get/user", "alice")
+		c.Expect("GET", "/get/user", 200, "alice")
 	}
 	srv.clock.Advance(idle)
-	expect(t, c, "GET", srv.URL+"/get/user", "<nil>")
-	expect(t, c, "POST", srv.URL+"/set/user/bob", "ok")
-	expect(t, c, "GET", srv.URL+"/get/user", "bob")
+	c.Expect("GET", "/get/user", 200, "<nil>")
+	c.Expect("POST", "/set/user/bob", 200, "ok")
+	c.Expect("GET", "/get/user", 200, "bob")
 }
 
 // testRefreshAfterAQuarterOfTheIdleTimeout: a session that is only read
@@ -218,8 +212,8 @@ func (s *suite) testIdleSessionExpires(t *testing.T) {
 func (s *suite) testRefreshAfterAQuarterOfTheIdleTimeout(t *testing.T) {
 	const idle = 2 * time.Minute // refreshed every 30 s
 	srv := s.newServer(t, sessions.WithIdleTimeout(idle))
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/set/user/alice", 200, "ok")
 	var at time.Duration
 	for _, step := range []struct {
 		advance time.Duration
@@ -248,19 +242,22 @@ func (s *suite) testRefreshAfterAQuarterOfTheIdleTimeout(t *testing.T) {
 func (s *suite) testLifetimeEndsAUsedSession(t *testing.T) {
 	const lifetime, idle = time.Hour, 30 * time.Minute
 	srv := s.newServer(t, sessions.WithLifetime(lifetime), sessions.WithIdleTimeout(idle))
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/user/alice", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/set/user/alice", 200, "ok")
 	for range 2 {
 		srv.clock.Advance(20 * time.Minute)
-		expect(t, c, "GET", srv.URL+"/get/user", "alice")
+		c.Expect("GET", "/get/user", 200, "alice")
 	}
 	srv.clock.Advance(20*time.Minute - 500*time.Millisecond)
-	expect(t, c, "POST", srv.URL+"/set/seen/yes", "ok")
+	c.Expect("POST", "/set/seen/yes", 200, "ok")
 	// The browser may keep the cookie longer than the server allows: send
 	// it by hand.
-	cookie := srv.cookie(t, c)
+	cookie := c.Cookie(cookieName)
+	if cookie == "" {
+		t.Fatal("the browser holds no session cookie")
+	}
 	srv.clock.Advance(500 * time.Millisecond)
-	_, body := do(t, http.DefaultClient, "GET", srv.URL+"/get/user", cookieName+"="+cookie)
+	_, body := srv.Stranger().Do("GET", "/get/user", testapp.WithCookie(cookieName, cookie))
 	if body != "<nil>" {
 		t.Fatalf("a session used every 20 minutes, with a lifetime of %v, is still there after it: %q", lifetime, body)
 	}
@@ -268,18 +265,18 @@ func (s *suite) testLifetimeEndsAUsedSession(t *testing.T) {
 
 func (s *suite) testConcurrentUpdatesLoseNothing(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/incr", "ok")
-	parallel(t, 50, func(int) error { return try(c, "POST", srv.URL+"/incr", "ok") })
-	expect(t, c, "GET", srv.URL+"/get/n", "51")
+	c := srv.Browser
+	c.Expect("POST", "/incr", 200, "ok")
+	parallel(t, 50, func(int) error { return c.Try("POST", "/incr", 200, "ok") })
+	c.Expect("GET", "/get/n", 200, "51")
 }
 
 func (s *suite) testConcurrentSetsOfDistinctKeysLoseNothing(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/first/1", "ok")
-	parallel(t, 50, func(i int) error { return try(c, "POST", fmt.Sprintf("%s/set/k%02d/%d", srv.URL, i, i), "ok") })
-	_, keys := do(t, c, "GET", srv.URL+"/keys", "")
+	c := srv.Browser
+	c.Expect("POST", "/set/first/1", 200, "ok")
+	parallel(t, 50, func(i int) error { return c.Try("POST", fmt.Sprintf("/set/k%02d/%d", i, i), 200, "ok") })
+	_, keys := c.Do("GET", "/keys")
 	if n := len(strings.Split(keys, ",")); n != 51 {
 		t.Fatalf("after 50 concurrent sets of distinct keys the session has %d keys: %s", n, keys)
 	}
@@ -291,14 +288,14 @@ func (s *suite) testConcurrentSetsOfDistinctKeysLoseNothing(t *testing.T) {
 // must reload and run its Update again on the fresh value, keeping theirs.
 func (s *suite) testUpdateAfterAConcurrentCommitIsReplayed(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/init/1", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/set/init/1", 200, "ok")
 	srv.whileHeld(t, c, func() {
-		expect(t, c, "POST", srv.URL+"/incr", "ok")
-		expect(t, c, "POST", srv.URL+"/set/fast/yes", "ok")
+		c.Expect("POST", "/incr", 200, "ok")
+		c.Expect("POST", "/set/fast/yes", 200, "ok")
 	})
-	expect(t, c, "GET", srv.URL+"/get/n", "11")
-	expect(t, c, "GET", srv.URL+"/keys", "fast,held,init,n")
+	c.Expect("GET", "/get/n", 200, "11")
+	c.Expect("GET", "/keys", 200, "fast,held,init,n")
 }
 
 // testUpdateAfterAConcurrentTouchIsSaved: a read that refreshes the idle
@@ -307,16 +304,16 @@ func (s *suite) testUpdateAfterAConcurrentCommitIsReplayed(t *testing.T) {
 func (s *suite) testUpdateAfterAConcurrentTouchIsSaved(t *testing.T) {
 	const idle = 2 * time.Minute
 	srv := s.newServer(t, sessions.WithIdleTimeout(idle))
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/set/init/1", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/set/init/1", 200, "ok")
 	srv.clock.Advance(idle / 2)
 	srv.whileHeld(t, c, func() {
 		if !srv.read(t, c, "init", "1") {
 			t.Fatalf("a read %v after the save, with an idle timeout of %v, did not refresh the session", idle/2, idle)
 		}
 	})
-	expect(t, c, "GET", srv.URL+"/get/n", "10")
-	expect(t, c, "GET", srv.URL+"/keys", "held,init,n")
+	c.Expect("GET", "/get/n", 200, "10")
+	c.Expect("GET", "/keys", 200, "held,init,n")
 }
 
 // parallel runs fn(0) … fn(n-1) at once and fails t with their errors.

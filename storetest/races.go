@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/internal/testapp"
 )
 
 // The race tests interleave two requests of one session through real
@@ -32,145 +30,100 @@ func (s *suite) runRaces(t *testing.T) {
 }
 
 // raceApp serves a session's routes, and /held/… variants that do the
-// same, then park until released.
+// same, then park at its gate until released.
 type raceApp struct {
-	*httptest.Server
-	inside   chan struct{} // a held request has done its work and parks
-	release  chan struct{} // lets it go on
+	*testapp.App
+	gate     *testapp.Gate
 	finished chan struct{} // a held request's middleware chain returned (its commit is done)
-	browser  *http.Client  // one browser: a cookie jar shared by its requests
 }
 
 func (s *suite) newRaceApp(t *testing.T) *raceApp {
 	t.Helper()
-	a := &raceApp{inside: make(chan struct{}), release: make(chan struct{}), finished: make(chan struct{}, 1)}
+	a := &raceApp{gate: testapp.NewGate(), finished: make(chan struct{}, 1)}
 	clock := s.clock
 	if clock == nil {
 		clock = NewClock()
 	}
-	r := gin.New()
-	r.Use(func(c *gin.Context) {
-		c.Next()
-		if strings.HasPrefix(c.Request.URL.Path, "/held/") {
-			a.finished <- struct{}{}
+	a.App = testapp.NewGin(t, func(r *gin.Engine) {
+		r.Use(func(c *gin.Context) {
+			c.Next()
+			if strings.HasPrefix(c.Request.URL.Path, "/held/") {
+				a.finished <- struct{}{}
+			}
+		})
+		r.Use(sessions.Sessions(cookieName, s.newBackend(t), sessions.WithClock(clock.Now)))
+		ops := map[string]func(c *gin.Context){
+			"incr":   func(c *gin.Context) { sessions.Default(c).Update("n", add(1)) },
+			"login":  func(c *gin.Context) { s := sessions.Default(c); s.Renew(); s.Set("user", c.Query("user")) },
+			"logout": func(c *gin.Context) { sessions.Default(c).Destroy() },
 		}
-	})
-	r.Use(sessions.Sessions(cookieName, s.newBackend(t), sessions.WithClock(clock.Now)))
-	ops := map[string]func(c *gin.Context){
-		"incr":   func(c *gin.Context) { sessions.Default(c).Update("n", add(1)) },
-		"login":  func(c *gin.Context) { s := sessions.Default(c); s.Renew(); s.Set("user", c.Query("user")) },
-		"logout": func(c *gin.Context) { sessions.Default(c).Destroy() },
-	}
-	for name, op := range ops {
-		r.POST("/"+name, func(c *gin.Context) { op(c); c.String(200, "ok") })
-		r.POST("/held/"+name, func(c *gin.Context) {
-			op(c)
-			a.inside <- struct{}{}
-			<-a.release
+		for name, op := range ops {
+			r.POST("/"+name, func(c *gin.Context) { op(c); c.String(200, "ok") })
+			r.POST("/held/"+name, func(c *gin.Context) {
+				op(c)
+				a.gate.Park()
+				c.String(200, "ok")
+			})
+		}
+		r.POST("/held/logout-then-hang-up", func(c *gin.Context) {
+			sessions.Default(c).Destroy()
+			a.gate.Park()
+			<-c.Request.Context().Done() // the client is gone; the commit comes next
+		})
+		r.POST("/set/:key/:value", func(c *gin.Context) {
+			sessions.Default(c).Set(c.Param("key"), c.Param("value"))
 			c.String(200, "ok")
 		})
-	}
-	r.POST("/held/logout-then-hang-up", func(c *gin.Context) {
-		sessions.Default(c).Destroy()
-		a.inside <- struct{}{}
-		<-c.Request.Context().Done() // the client is gone; the commit comes next
+		r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
 	})
-	r.POST("/set/:key/:value", func(c *gin.Context) {
-		sessions.Default(c).Set(c.Param("key"), c.Param("value"))
-		c.String(200, "ok")
-	})
-	r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
-	a.Server = httptest.NewServer(r)
-	t.Cleanup(a.Close)
-	a.browser = (&server{}).client(t)
+	t.Cleanup(a.gate.Release) // before the server closes, also when a test fails
 	return a
 }
 
-// held sends path from the browser; it returns once the request parks,
-// with a channel that gives its response after release.
-func (a *raceApp) held(t *testing.T, path string) <-chan *http.Response {
+// finish releases the held request, waits until its commit is done, and
+// returns its response.
+func (a *raceApp) finish(t *testing.T, held *testapp.Held) *http.Response {
 	t.Helper()
-	out := make(chan *http.Response, 1)
-	go func() {
-		resp, err := a.browser.Post(a.URL+path, "", nil)
-		if err != nil {
-			t.Error(err)
-			out <- nil
-			return
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		out <- resp
-	}()
-	<-a.inside
-	return out
-}
-
-// finish releases the held request and returns its response.
-func (a *raceApp) finish(t *testing.T, responses <-chan *http.Response) *http.Response {
-	t.Helper()
-	close(a.release)
-	resp := <-responses
+	resp, _ := held.Finish()
 	<-a.finished
-	if resp == nil {
-		t.FailNow()
-	}
 	if resp.StatusCode != 200 {
 		t.Fatalf("the held request answered %d", resp.StatusCode)
 	}
 	return resp
 }
 
-// id is the session ID the browser holds.
-func (a *raceApp) id(t *testing.T) string {
-	t.Helper()
-	req, _ := http.NewRequest("GET", a.URL, nil)
-	for _, c := range a.browser.Jar.Cookies(req.URL) {
-		if c.Name == cookieName {
-			return c.Value
-		}
-	}
-	return ""
-}
-
 // get reads key as the browser, or with the session ID id if not empty.
 func (a *raceApp) get(t *testing.T, key, id string) string {
 	t.Helper()
-	c := a.browser
-	cookie := ""
+	b, opts := a.Browser, []testapp.Option(nil)
 	if id != "" {
-		c, cookie = http.DefaultClient, cookieName+"="+id
+		b, opts = a.Stranger(), []testapp.Option{testapp.WithCookie(cookieName, id)}
 	}
-	resp, body := do(t, c, "GET", a.URL+"/get/"+key, cookie)
+	resp, body := b.Do("GET", "/get/"+key, opts...)
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /get/%s = %d %s", key, resp.StatusCode, body)
 	}
 	return body
 }
 
-func (a *raceApp) post(t *testing.T, path string) *http.Response {
-	t.Helper()
-	return expect(t, a.browser, "POST", a.URL+path, "ok")
-}
-
 // setsNoCookie fails unless resp leaves the browser's session cookie alone.
 func setsNoCookie(t *testing.T, what string, resp *http.Response) {
 	t.Helper()
-	if v, set := sessionCookie(resp); set {
-		t.Fatalf("%s set the session cookie to %q (%v); the browser's cookie must be left alone", what, v, resp.Header["Set-Cookie"])
+	if ck, set := testapp.SetCookie(resp, cookieName); set {
+		t.Fatalf("%s set the session cookie to %q (%v); the browser's cookie must be left alone", what, ck.Value, resp.Header["Set-Cookie"])
 	}
 }
 
 func (s *suite) testUpdateBeforeRenew(t *testing.T) {
 	a := s.newRaceApp(t)
-	a.post(t, "/login?user=alice")
-	a.post(t, "/incr")
-	old := a.id(t)
-	held := a.held(t, "/held/incr")
-	a.post(t, "/login?user=bob") // another tab logs in: a new ID
-	renewed := a.id(t)
+	a.Expect("POST", "/login?user=alice", 200, "ok")
+	a.Expect("POST", "/incr", 200, "ok")
+	old := a.Cookie(cookieName)
+	held := a.Hold(a.gate, "POST", "/held/incr")
+	a.Expect("POST", "/login?user=bob", 200, "ok") // another tab logs in: a new ID
+	renewed := a.Cookie(cookieName)
 	setsNoCookie(t, "an update that loaded before a Renew", a.finish(t, held))
-	if got := a.id(t); got != renewed {
+	if got := a.Cookie(cookieName); got != renewed {
 		t.Fatalf("the browser holds %q, want the renewed ID %q", got, renewed)
 	}
 	if n := a.get(t, "n", ""); n != "2" {
@@ -186,13 +139,13 @@ func (s *suite) testUpdateBeforeRenew(t *testing.T) {
 
 func (s *suite) testRenewBeforeUpdate(t *testing.T) {
 	a := s.newRaceApp(t)
-	a.post(t, "/login?user=alice")
-	old := a.id(t)
-	held := a.held(t, "/held/login?user=bob")
-	a.post(t, "/incr") // another tab, still on the old ID
+	a.Expect("POST", "/login?user=alice", 200, "ok")
+	old := a.Cookie(cookieName)
+	held := a.Hold(a.gate, "POST", "/held/login?user=bob")
+	a.Expect("POST", "/incr", 200, "ok") // another tab, still on the old ID
 	resp := a.finish(t, held)
-	if v, set := sessionCookie(resp); !set || v == old {
-		t.Fatalf("the Renew set the cookie %q (set %v)", v, set)
+	if ck, set := testapp.SetCookie(resp, cookieName); !set || ck.Value == old {
+		t.Fatalf("the Renew set the cookie %q (set %v)", ck.Value, set)
 	}
 	if n := a.get(t, "n", ""); n != "1" {
 		t.Fatalf("n = %s: the Renew lost the increment committed while it ran", n)
@@ -207,13 +160,13 @@ func (s *suite) testRenewBeforeUpdate(t *testing.T) {
 
 func (s *suite) testTwoRenews(t *testing.T) {
 	a := s.newRaceApp(t)
-	a.post(t, "/login?user=alice")
-	old := a.id(t)
-	held := a.held(t, "/held/login?user=carol")
-	a.post(t, "/login?user=bob")
-	winner := a.id(t)
+	a.Expect("POST", "/login?user=alice", 200, "ok")
+	old := a.Cookie(cookieName)
+	held := a.Hold(a.gate, "POST", "/held/login?user=carol")
+	a.Expect("POST", "/login?user=bob", 200, "ok")
+	winner := a.Cookie(cookieName)
 	setsNoCookie(t, "a Renew that lost to a concurrent Renew", a.finish(t, held))
-	if got := a.id(t); got != winner {
+	if got := a.Cookie(cookieName); got != winner {
 		t.Fatalf("the browser holds %q, want the winning Renew's %q", got, winner)
 	}
 	// The loser's change still lands, on the winner's ID (set values win).
@@ -227,13 +180,13 @@ func (s *suite) testTwoRenews(t *testing.T) {
 
 func (s *suite) testLogoutBeatsUpdate(t *testing.T) {
 	a := s.newRaceApp(t)
-	a.post(t, "/login?user=alice")
-	old := a.id(t)
-	held := a.held(t, "/held/incr")
-	a.post(t, "/logout")
+	a.Expect("POST", "/login?user=alice", 200, "ok")
+	old := a.Cookie(cookieName)
+	held := a.Hold(a.gate, "POST", "/held/incr")
+	a.Expect("POST", "/logout", 200, "ok")
 	resp := a.finish(t, held)
-	if v, set := sessionCookie(resp); set && v != "" {
-		t.Fatalf("an update that lost to a logout set the cookie %q", v)
+	if ck, set := testapp.SetCookie(resp, cookieName); set && ck.Value != "" {
+		t.Fatalf("an update that lost to a logout set the cookie %q", ck.Value)
 	}
 	for _, k := range []string{"user", "n"} {
 		if v := a.get(t, k, old); v != "<nil>" {
@@ -247,14 +200,14 @@ func (s *suite) testLogoutBeatsUpdate(t *testing.T) {
 
 func (s *suite) testLogoutBeatsRenew(t *testing.T) {
 	a := s.newRaceApp(t)
-	a.post(t, "/login?user=alice")
-	old := a.id(t)
-	held := a.held(t, "/held/login?user=bob")
-	a.post(t, "/logout")
+	a.Expect("POST", "/login?user=alice", 200, "ok")
+	old := a.Cookie(cookieName)
+	held := a.Hold(a.gate, "POST", "/held/login?user=bob")
+	a.Expect("POST", "/logout", 200, "ok")
 	resp := a.finish(t, held)
 	ids := []string{old}
-	if v, set := sessionCookie(resp); set && v != "" {
-		ids = append(ids, v)
+	if ck, set := testapp.SetCookie(resp, cookieName); set && ck.Value != "" {
+		ids = append(ids, ck.Value)
 	}
 	for _, id := range ids {
 		if u := a.get(t, "user", id); u != "<nil>" {
@@ -268,18 +221,18 @@ func (s *suite) testLogoutBeatsRenew(t *testing.T) {
 
 func (s *suite) testOldIDAfterRenew(t *testing.T) {
 	a := s.newRaceApp(t)
-	a.post(t, "/login?user=alice")
-	old := a.id(t)
-	a.post(t, "/login?user=bob")
-	renewed := a.id(t)
+	a.Expect("POST", "/login?user=alice", 200, "ok")
+	old := a.Cookie(cookieName)
+	a.Expect("POST", "/login?user=bob", 200, "ok")
+	renewed := a.Cookie(cookieName)
 	if u := a.get(t, "user", old); u != "<nil>" {
 		t.Fatalf("the old ID reads user = %s after Renew", u)
 	}
 	// No fixation: a request that presents the old ID afterwards gets a
 	// session of its own, not the renewed one.
-	resp, _ := do(t, http.DefaultClient, "POST", a.URL+"/set/planted/1", cookieName+"="+old)
-	if v, set := sessionCookie(resp); !set || v == old || v == renewed {
-		t.Fatalf("a write with the old ID set the cookie %q (set %v)", v, set)
+	resp, _ := a.Stranger().Do("POST", "/set/planted/1", testapp.WithCookie(cookieName, old))
+	if ck, set := testapp.SetCookie(resp, cookieName); !set || ck.Value == old || ck.Value == renewed {
+		t.Fatalf("a write with the old ID set the cookie %q (set %v)", ck.Value, set)
 	}
 	if v := a.get(t, "planted", ""); v != "<nil>" {
 		t.Fatalf("a write with the old ID reached the renewed session: planted = %s", v)
@@ -291,23 +244,24 @@ func (s *suite) testOldIDAfterRenew(t *testing.T) {
 
 func (s *suite) testLogoutClientGone(t *testing.T) {
 	a := s.newRaceApp(t)
-	a.post(t, "/login?user=alice")
-	old := a.id(t)
+	a.Expect("POST", "/login?user=alice", 200, "ok")
+	old := a.Cookie(cookieName)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, "POST", a.URL+"/held/logout-then-hang-up", nil)
-		resp, err := a.browser.Do(req)
+		resp, err := a.HTTP.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
 		done <- err
 	}()
-	<-a.inside
+	a.gate.Wait()
 	cancel() // the client hangs up before the commit
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the client's request ended with %v, want it cancelled", err)
 	}
+	a.gate.Release() // the handler waits for the hang-up to reach it
 	<-a.finished
 	if u := a.get(t, "user", old); u != "<nil>" {
 		t.Fatalf("a logout whose client hung up was dropped: user = %s", u)
@@ -320,20 +274,20 @@ func (s *suite) testLogoutClientGone(t *testing.T) {
 // about one load and one save per request.
 func (s *suite) testHotSession(t *testing.T) {
 	srv := s.newServer(t)
-	c := srv.client(t)
-	expect(t, c, "POST", srv.URL+"/incr", "ok")
+	c := srv.Browser
+	c.Expect("POST", "/incr", 200, "ok")
 	const clients, each = 64, 20
 	before := srv.calls()
 	parallel(t, clients, func(int) error {
 		for range each {
-			if err := try(c, "POST", srv.URL+"/incr", "ok"); err != nil {
+			if err := c.Try("POST", "/incr", 200, "ok"); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	trips := float64(srv.calls()-before) / (clients * each)
-	expect(t, c, "GET", srv.URL+"/get/n", fmt.Sprint(clients*each+1))
+	c.Expect("GET", "/get/n", 200, fmt.Sprint(clients*each+1))
 	t.Logf("%.2f store calls per request (loads %d, saves %d)", trips, srv.count.loads.Load(), srv.count.saves.Load())
 	// Each request loads once; the saves are fewer than the requests, as
 	// a commit carries those queued behind it. Racing instead of taking
@@ -353,49 +307,30 @@ func (s *suite) testTwoProcesses(t *testing.T) {
 	if clock == nil {
 		clock = NewClock()
 	}
-	var urls [2]string
-	for i := range urls {
-		r := gin.New()
-		r.Use(sessions.Sessions(cookieName, backend, sessions.WithClock(clock.Now)))
-		r.POST("/incr", func(c *gin.Context) { sessions.Default(c).Update("n", add(1)); c.String(200, "ok") })
-		r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
-		srv := httptest.NewServer(r)
-		t.Cleanup(srv.Close)
-		urls[i] = srv.URL
+	var apps [2]*testapp.App
+	for i := range apps {
+		apps[i] = testapp.NewGin(t, func(r *gin.Engine) {
+			r.Use(sessions.Sessions(cookieName, backend, sessions.WithClock(clock.Now)))
+			r.POST("/incr", func(c *gin.Context) { sessions.Default(c).Update("n", add(1)); c.String(200, "ok") })
+			r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
+		})
 	}
-	c := (&server{}).client(t)
-	expect(t, c, "POST", urls[0]+"/incr", "ok")
-	id := ""
-	for _, ck := range c.Jar.Cookies(mustURL(t, urls[0])) {
-		if ck.Name == cookieName {
-			id = ck.Value
-		}
-	}
+	c := apps[0].Browser
+	c.Expect("POST", "/incr", 200, "ok")
+	id := c.Cookie(cookieName)
 	const clients, each = 32, 10
 	parallel(t, 2*clients, func(i int) error {
+		stranger := apps[i%2].Stranger()
 		for range each {
-			req, _ := http.NewRequest("POST", urls[i%2]+"/incr", nil)
-			req.Header.Set("Cookie", cookieName+"="+id)
-			resp, err := http.DefaultClient.Do(req)
+			resp, _, err := stranger.Send("POST", "/incr", testapp.WithCookie(cookieName, id))
 			if err != nil {
 				return err
 			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				return fmt.Errorf("POST /incr = %d", resp.StatusCode)
 			}
 		}
 		return nil
 	})
-	expect(t, c, "GET", urls[1]+"/get/n", fmt.Sprint(2*clients*each+1))
-}
-
-func mustURL(t *testing.T, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	c.Expect("GET", apps[1].URL+"/get/n", 200, fmt.Sprint(2*clients*each+1))
 }
