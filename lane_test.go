@@ -3,30 +3,28 @@ package sessions
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/sessionware/sessions/internal/testapp"
 )
 
 // gateStore is a minimal in-memory Store whose saves can be held at a
 // gate, so that a test can make requests queue behind a commit.
 type gateStore struct {
-	mu      sync.Mutex
-	recs    map[string]Record
-	next    uint64
-	held    chan struct{} // closed by a test to let held saves go on
-	hold    atomic.Bool   // the next save waits at the gate
-	holding chan struct{} // a save is waiting at the gate
+	mu   sync.Mutex
+	recs map[string]Record
+	next uint64
+	hold atomic.Bool   // the next save parks at the gate
+	gate *testapp.Gate // where it parks until the test releases it
 }
 
 func newGateStore() *gateStore {
-	return &gateStore{recs: map[string]Record{}, held: make(chan struct{}), holding: make(chan struct{}, 1)}
+	return &gateStore{recs: map[string]Record{}, gate: testapp.NewGate()}
 }
 
 func (g *gateStore) Load(_ context.Context, key string) (Record, error) {
@@ -41,8 +39,7 @@ func (g *gateStore) Load(_ context.Context, key string) (Record, error) {
 
 func (g *gateStore) Save(ctx context.Context, key string, data []byte, version uint64, _ time.Duration) (uint64, error) {
 	if g.hold.CompareAndSwap(true, false) {
-		g.holding <- struct{}{}
-		<-g.held // a hung server: deaf to ctx, as a frozen one is
+		g.gate.Park() // a hung server: deaf to ctx, as a frozen one is
 		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
 			return 0, context.DeadlineExceeded // what a client's own deadline check gives
 		}
@@ -66,46 +63,41 @@ func (g *gateStore) Delete(_ context.Context, key string) error {
 
 // laneApp serves /add/:n (Update "n" += n) and /panicky, whose Update
 // function panics when it runs a second time (on a fresher value).
-func laneApp(t *testing.T, store Store, opts ...Option) *httptest.Server {
+func laneApp(t *testing.T, store Store, opts ...Option) *testapp.App {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	r := gin.New()
-	r.Use(gin.CustomRecovery(func(c *gin.Context, _ any) { c.AbortWithStatus(http.StatusInternalServerError) }))
-	r.Use(Sessions("sid", store, opts...))
-	r.POST("/add/:n", func(c *gin.Context) {
-		var n int
-		fmt.Sscan(c.Param("n"), &n)
-		Default(c).Update("n", func(old any) any { v, _ := old.(int); return v + n })
-		c.String(200, "ok")
-	})
-	r.POST("/panicky", func(c *gin.Context) {
-		runs := 0
-		Default(c).Update("n", func(old any) any {
-			if runs++; runs > 1 {
-				panic("the second run")
-			}
-			v, _ := old.(int)
-			return v + 100
+	return testapp.NewGin(t, func(r *gin.Engine) {
+		r.Use(gin.CustomRecovery(func(c *gin.Context, _ any) { c.AbortWithStatus(http.StatusInternalServerError) }))
+		r.Use(Sessions("sid", store, opts...))
+		r.POST("/add/:n", func(c *gin.Context) {
+			var n int
+			fmt.Sscan(c.Param("n"), &n)
+			Default(c).Update("n", func(old any) any { v, _ := old.(int); return v + n })
+			c.String(200, "ok")
 		})
-		c.String(200, "ok")
+		r.POST("/panicky", func(c *gin.Context) {
+			runs := 0
+			Default(c).Update("n", func(old any) any {
+				if runs++; runs > 1 {
+					panic("the second run")
+				}
+				v, _ := old.(int)
+				return v + 100
+			})
+			c.String(200, "ok")
+		})
+		r.GET("/n", func(c *gin.Context) { c.String(200, "%v", Default(c).Get("n")) })
 	})
-	r.GET("/n", func(c *gin.Context) { c.String(200, "%v", Default(c).Get("n")) })
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return srv
 }
 
-func post(t *testing.T, url, cookie string) int {
+// post sends POST path with the session cookie and returns the status, or
+// 0 if the request failed.
+func post(t *testing.T, a *testapp.App, path, cookie string) int {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, nil)
-	req.Header.Set("Cookie", cookie)
-	resp, err := http.DefaultClient.Do(req)
+	resp, _, err := a.Stranger().Send("POST", path, testapp.WithCookie("sid", cookie))
 	if err != nil {
 		t.Error(err)
 		return 0
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp.StatusCode
 }
 
@@ -118,38 +110,34 @@ func queued(t *testing.T) <-chan struct{} {
 	return ch
 }
 
-// start logs in and returns the session cookie.
-func start(t *testing.T, srv *httptest.Server) string {
+// start logs in and returns the session cookie's value.
+func start(t *testing.T, a *testapp.App) string {
 	t.Helper()
-	resp, err := http.Post(srv.URL+"/add/1", "", nil)
-	if err != nil {
-		t.Fatal(err)
+	resp, _ := a.Stranger().Do("POST", "/add/1")
+	ck, set := testapp.SetCookie(resp, "sid")
+	if !set {
+		t.Fatal("no cookie")
 	}
-	resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		return c.Name + "=" + c.Value
-	}
-	t.Fatal("no cookie")
-	return ""
+	return ck.Value
 }
 
 func TestQueuedCommitsRideOnOneSave(t *testing.T) {
 	store := newGateStore()
-	srv := laneApp(t, store)
-	cookie := start(t, srv)
+	a := laneApp(t, store)
+	cookie := start(t, a)
 	q := queued(t)
 	store.hold.Store(true)
 	first := make(chan int)
-	go func() { first <- post(t, srv.URL+"/add/1", cookie) }()
-	<-store.holding // the first commit is at the store
+	go func() { first <- post(t, a, "/add/1", cookie) }()
+	store.gate.Wait() // the first commit is at the store
 	const riders = 5
 	statuses := make(chan int, riders)
 	for range riders {
-		go func() { statuses <- post(t, srv.URL+"/add/10", cookie) }()
+		go func() { statuses <- post(t, a, "/add/10", cookie) }()
 		<-q
 	}
 	saves := store.next
-	close(store.held)
+	store.gate.Release()
 	if s := <-first; s != 200 {
 		t.Fatalf("the first request: %d", s)
 	}
@@ -162,15 +150,7 @@ func TestQueuedCommitsRideOnOneSave(t *testing.T) {
 	if n := store.next - saves; n != 2 {
 		t.Fatalf("%d saves for one held commit and %d queued ones, want 2", n, riders)
 	}
-	resp, _ := http.NewRequest("GET", srv.URL+"/n", nil)
-	resp.Header.Set("Cookie", cookie)
-	r, err := http.DefaultClient.Do(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	if string(body) != "52" {
+	if _, body := a.Stranger().Do("GET", "/n", testapp.WithCookie("sid", cookie)); body != "52" {
 		t.Fatalf("n = %s, want 52", body)
 	}
 }
@@ -179,23 +159,23 @@ func TestQueuedCommitsRideOnOneSave(t *testing.T) {
 // requests queued with it still commit, whichever of them takes the turn.
 func TestAPanicInAQueuedCommitStaysWithItsRequest(t *testing.T) {
 	store := newGateStore()
-	srv := laneApp(t, store)
-	cookie := start(t, srv)
+	a := laneApp(t, store)
+	cookie := start(t, a)
 	q := queued(t)
 	store.hold.Store(true)
 	first := make(chan int)
-	go func() { first <- post(t, srv.URL+"/add/1", cookie) }()
-	<-store.holding
+	go func() { first <- post(t, a, "/add/1", cookie) }()
+	store.gate.Wait()
 	// The other request queues first, so it usually takes the turn and
 	// carries the panicking one (the case that matters); if the
 	// panicking one takes it, its own replay panics, which must not harm
 	// the other either.
 	panicky, other := make(chan int), make(chan int)
-	go func() { other <- post(t, srv.URL+"/add/10", cookie) }()
+	go func() { other <- post(t, a, "/add/10", cookie) }()
 	<-q
-	go func() { panicky <- post(t, srv.URL+"/panicky", cookie) }()
+	go func() { panicky <- post(t, a, "/panicky", cookie) }()
 	<-q
-	close(store.held)
+	store.gate.Release()
 	if s := <-first; s != 200 {
 		t.Fatalf("the first request: %d", s)
 	}
@@ -205,15 +185,7 @@ func TestAPanicInAQueuedCommitStaysWithItsRequest(t *testing.T) {
 	if s := <-panicky; s != 500 {
 		t.Fatalf("the panicking request: %d, want 500", s)
 	}
-	req, _ := http.NewRequest("GET", srv.URL+"/n", nil)
-	req.Header.Set("Cookie", cookie)
-	r, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	if string(body) != "12" {
+	if _, body := a.Stranger().Do("GET", "/n", testapp.WithCookie("sid", cookie)); body != "12" {
 		t.Fatalf("n = %s, want 12 (1 + 1 + 10; the panicking add dropped)", body)
 	}
 }
@@ -223,20 +195,20 @@ func TestAPanicInAQueuedCommitStaysWithItsRequest(t *testing.T) {
 // handler's 503.
 func TestAQueuedCommitGivesUpAtItsTimeout(t *testing.T) {
 	store := newGateStore()
-	srv := laneApp(t, store, WithCommitTimeout(200*time.Millisecond))
-	cookie := start(t, srv)
+	a := laneApp(t, store, WithCommitTimeout(200*time.Millisecond))
+	cookie := start(t, a)
 	q := queued(t)
 	store.hold.Store(true)
 	first := make(chan int)
-	go func() { first <- post(t, srv.URL+"/add/1", cookie) }()
-	<-store.holding // hangs until the test ends
+	go func() { first <- post(t, a, "/add/1", cookie) }()
+	store.gate.Wait() // hangs until the test ends
 	second := make(chan int)
-	go func() { second <- post(t, srv.URL+"/add/1", cookie) }()
+	go func() { second <- post(t, a, "/add/1", cookie) }()
 	<-q
 	if s := <-second; s != http.StatusServiceUnavailable {
 		t.Fatalf("the queued request: %d, want 503", s)
 	}
-	close(store.held)
+	store.gate.Release()
 	if s := <-first; s != http.StatusServiceUnavailable {
 		t.Fatalf("the hung request, past its timeout: %d, want 503", s)
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/cookie"
+	"github.com/sessionware/sessions/internal/testapp"
 	"github.com/sessionware/sessions/memory"
 )
 
@@ -84,91 +84,13 @@ func (f *flaky) Delete(ctx context.Context, key string) error {
 	return f.Store.Delete(ctx, key)
 }
 
-// app is a Gin engine over real HTTP, with a browser-like client.
-type app struct {
-	t      *testing.T
-	srv    *httptest.Server
-	client *http.Client
-	errs   []string // c.Errors of the last request
-	mu     sync.Mutex
-}
-
-func newApp(t *testing.T, store sessions.Backend, routes func(r *gin.Engine), opts ...sessions.Option) *app {
-	a := &app{t: t}
-	r := gin.New()
-	r.Use(func(c *gin.Context) {
-		c.Next()
-		a.mu.Lock()
-		a.errs = c.Errors.Errors()
-		a.mu.Unlock()
+// newApp serves routes behind the middleware, on store, over real HTTP;
+// the app's own browser keeps the session cookie "sid".
+func newApp(t *testing.T, store sessions.Backend, routes func(r *gin.Engine), opts ...sessions.Option) *testapp.App {
+	return testapp.NewGin(t, func(r *gin.Engine) {
+		r.Use(sessions.Sessions("sid", store, opts...))
+		routes(r)
 	})
-	r.Use(sessions.Sessions("sid", store, opts...))
-	routes(r)
-	a.srv = httptest.NewServer(r)
-	t.Cleanup(a.srv.Close)
-	jar, _ := cookiejar.New(nil)
-	a.client = &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	return a
-}
-
-func (a *app) do(method, path string) (*http.Response, string) {
-	a.t.Helper()
-	req, _ := http.NewRequest(method, a.srv.URL+path, nil)
-	resp, err := a.client.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
-func (a *app) expect(method, path string, status int, body string) *http.Response {
-	a.t.Helper()
-	resp, got := a.do(method, path)
-	if resp.StatusCode != status || got != body {
-		a.t.Fatalf("%s %s = %d %q, want %d %q", method, path, resp.StatusCode, got, status, body)
-	}
-	return resp
-}
-
-func (a *app) cookie() string {
-	u, _ := http.NewRequest("GET", a.srv.URL, nil)
-	for _, c := range a.client.Jar.Cookies(u.URL) {
-		if c.Name == "sid" {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-// whileParked sends POST path in the background; once its handler signals
-// inside (and waits for release), it runs meanwhile, then lets the parked
-// request finish and waits for it: two requests of one session, the parked
-// one committing last.
-func (a *app) whileParked(path string, inside, release chan struct{}, meanwhile func()) {
-	a.t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		req, _ := http.NewRequest("POST", a.srv.URL+path, nil)
-		if resp, err := a.client.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	<-inside
-	meanwhile()
-	close(release)
-	<-done
-}
-
-func setCookieOf(resp *http.Response) string {
-	for _, v := range resp.Header.Values("Set-Cookie") {
-		if strings.HasPrefix(v, "sid=") {
-			return v
-		}
-	}
-	return ""
 }
 
 // basicRoutes are handlers over one session.
@@ -185,8 +107,8 @@ func basicRoutes(r *gin.Engine) {
 func TestStoreNeverSeesTheRawID(t *testing.T) {
 	store := newFlaky(t)
 	a := newApp(t, store, basicRoutes)
-	a.expect("POST", "/set/user/alice", 200, "ok")
-	id := a.cookie()
+	a.Expect("POST", "/set/user/alice", 200, "ok")
+	id := a.Cookie("sid")
 	if len(id) != 43 {
 		t.Fatalf("cookie value %q is not a 43-character ID", id)
 	}
@@ -233,24 +155,24 @@ func TestAutoCommit(t *testing.T) {
 			sessions.Default(c).Set("late", "x") // new session, header gone: cannot set a cookie
 		})
 	})
-	resp := a.expect("POST", "/nobody", 204, "")
-	if setCookieOf(resp) == "" {
+	resp := a.Expect("POST", "/nobody", 204, "")
+	if _, set := testapp.SetCookie(resp, "sid"); !set {
 		t.Fatal("a handler that wrote no body did not get its session saved")
 	}
-	a.expect("GET", "/get/n", 200, "1")
+	a.Expect("GET", "/get/n", 200, "1")
 
-	a.client.Jar, _ = cookiejar.New(nil)
-	resp = a.expect("POST", "/stream", 200, "streamed")
-	if setCookieOf(resp) == "" {
+	a.Browser = a.NewBrowser()
+	resp = a.Expect("POST", "/stream", 200, "streamed")
+	if _, set := testapp.SetCookie(resp, "sid"); !set {
 		t.Fatal("a streamed response did not get its cookie before the header went out")
 	}
-	a.expect("GET", "/get/a", 200, "1")
-	a.expect("GET", "/get/b", 200, "2")
+	a.Expect("GET", "/get/a", 200, "1")
+	a.Expect("GET", "/get/b", 200, "2")
 
-	a.client.Jar, _ = cookiejar.New(nil)
-	a.expect("POST", "/late", 200, "written")
-	if len(a.errs) != 1 || !strings.Contains(a.errs[0], "after the response header") {
-		t.Fatalf("a change that needs a cookie after the header was not reported: %v", a.errs)
+	a.Browser = a.NewBrowser()
+	a.Expect("POST", "/late", 200, "written")
+	if errs := a.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "after the response header") {
+		t.Fatalf("a change that needs a cookie after the header was not reported: %v", errs)
 	}
 }
 
@@ -266,7 +188,7 @@ func TestSaveEarlyReturnsTheError(t *testing.T) {
 		})
 	})
 	store.down.Store(true)
-	resp, body := a.do("POST", "/save")
+	resp, body := a.Do("POST", "/save")
 	if saveErr == nil || !errors.Is(saveErr, errDown) {
 		t.Fatalf("Save() = %v, want the store's error", saveErr)
 	}
@@ -277,13 +199,13 @@ func TestSaveEarlyReturnsTheError(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(body, "handler says ok") {
 		t.Fatalf("a failed save reached the client as %d %q", resp.StatusCode, body)
 	}
-	if setCookieOf(resp) != "" {
+	if _, set := testapp.SetCookie(resp, "sid"); set {
 		t.Fatal("a failed save set a cookie")
 	}
 	store.down.Store(false)
-	resp = a.expect("POST", "/save", 200, "handler says ok")
-	if saveErr != nil || setCookieOf(resp) == "" {
-		t.Fatalf("after recovery: Save() = %v, cookie %q", saveErr, setCookieOf(resp))
+	resp = a.Expect("POST", "/save", 200, "handler says ok")
+	if ck, set := testapp.SetCookie(resp, "sid"); saveErr != nil || !set {
+		t.Fatalf("after recovery: Save() = %v, cookie %q", saveErr, ck.Raw)
 	}
 }
 
@@ -313,32 +235,33 @@ func TestLoadFailureNeverOverwrites(t *testing.T) {
 			c.String(200, "%v", s.Get("cart"))
 		})
 	})
-	a.expect("POST", "/cart", 200, "map[apple:1]")
-	a.expect("POST", "/cart", 200, "map[apple:2]")
+	a.Expect("POST", "/cart", 200, "map[apple:1]")
+	a.Expect("POST", "/cart", 200, "map[apple:2]")
 
 	store.down.Store(true)
 	saves := store.saves.Load()
-	resp, body := a.do("POST", "/cart")
+	resp, body := a.Do("POST", "/cart")
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "unavailable") {
 		t.Fatalf("load failure answered %d %q, want 503 from the error handler", resp.StatusCode, body)
 	}
-	if !handlerRan || len(a.errs) == 0 || !strings.Contains(strings.Join(a.errs, ";"), "store is down") {
-		t.Fatalf("the cause was not recorded with c.Error: %v", a.errs)
+	errs := a.Errors()
+	if !handlerRan || len(errs) == 0 || !strings.Contains(strings.Join(errs, ";"), "store is down") {
+		t.Fatalf("the cause was not recorded with c.Error: %v", errs)
 	}
-	if !strings.Contains(strings.Join(a.errs, ";"), sessions.ErrAnswered.Error()) {
-		t.Fatalf("the handler's own write after the error answer was not refused with ErrAnswered: %v", a.errs)
+	if !strings.Contains(strings.Join(errs, ";"), sessions.ErrAnswered.Error()) {
+		t.Fatalf("the handler's own write after the error answer was not refused with ErrAnswered: %v", errs)
 	}
 	if store.saves.Load() != saves {
 		t.Fatal("the middleware tried to save a session it could not load")
 	}
-	a.expect("GET", "/decide", http.StatusTeapot, "degraded")
+	a.Expect("GET", "/decide", http.StatusTeapot, "degraded")
 	if store.saves.Load() != saves {
 		t.Fatal("a session whose Load failed was saved")
 	}
 
 	store.down.Store(false)
-	a.expect("GET", "/get/cart", 200, "map[apple:2]")
-	a.expect("POST", "/cart", 200, "map[apple:3]")
+	a.Expect("GET", "/get/cart", 200, "map[apple:2]")
+	a.Expect("POST", "/cart", 200, "map[apple:3]")
 }
 
 func TestCustomErrorHandler(t *testing.T) {
@@ -349,11 +272,11 @@ func TestCustomErrorHandler(t *testing.T) {
 		c.String(http.StatusBadGateway, "custom")
 	}))
 	store.down.Store(true)
-	a.expect("GET", "/get/x", http.StatusOK, "<nil>") // no cookie: no store call, no error
+	a.Expect("GET", "/get/x", http.StatusOK, "<nil>") // no cookie: no store call, no error
 	store.down.Store(false)
-	a.expect("POST", "/set/x/1", 200, "ok")
+	a.Expect("POST", "/set/x/1", 200, "ok")
 	store.down.Store(true)
-	a.expect("GET", "/get/x", http.StatusBadGateway, "custom")
+	a.Expect("GET", "/get/x", http.StatusBadGateway, "custom")
 	if !errors.Is(got, errDown) {
 		t.Fatalf("error handler got %v", got)
 	}
@@ -361,13 +284,13 @@ func TestCustomErrorHandler(t *testing.T) {
 
 func TestClearAndKeys(t *testing.T) {
 	a := newApp(t, newFlaky(t), basicRoutes)
-	a.expect("POST", "/set/b/2", 200, "ok")
-	a.expect("POST", "/set/a/1", 200, "ok")
-	a.expect("GET", "/keys", 200, "[a b]")
-	id := a.cookie()
-	a.expect("POST", "/clear", 200, "ok")
-	a.expect("GET", "/keys", 200, "[]")
-	if a.cookie() != id {
+	a.Expect("POST", "/set/b/2", 200, "ok")
+	a.Expect("POST", "/set/a/1", 200, "ok")
+	a.Expect("GET", "/keys", 200, "[a b]")
+	id := a.Cookie("sid")
+	a.Expect("POST", "/clear", 200, "ok")
+	a.Expect("GET", "/keys", 200, "[]")
+	if a.Cookie("sid") != id {
 		t.Fatal("Clear changed the session ID")
 	}
 }
@@ -383,8 +306,8 @@ func TestUpdateAppliesAtOnce(t *testing.T) {
 			c.String(200, "%v %v", first, s.Get("n"))
 		})
 	})
-	a.expect("POST", "/twice", 200, "1 2")
-	a.expect("POST", "/twice", 200, "3 4")
+	a.Expect("POST", "/twice", 200, "1 2")
+	a.Expect("POST", "/twice", 200, "3 4")
 }
 
 func TestNamedSessions(t *testing.T) {
@@ -498,22 +421,14 @@ func TestExpiry(t *testing.T) {
 		clk := &clock{now: time.Unix(1_700_000_000, 0)}
 		store := newFlaky(t, memory.WithClock(clk.Now))
 		a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithLifetime(time.Hour))
-		a.expect("POST", "/set/u/alice", 200, "ok")
-		old := a.cookie()
+		a.Expect("POST", "/set/u/alice", 200, "ok")
+		old := a.Cookie("sid")
 		clk.Add(59 * time.Minute)
-		a.expect("GET", "/get/u", 200, "alice")
-		a.expect("POST", "/set/u/bob", 200, "ok") // writing does not extend the lifetime
+		a.Expect("GET", "/get/u", 200, "alice")
+		a.Expect("POST", "/set/u/bob", 200, "ok") // writing does not extend the lifetime
 		clk.Add(2 * time.Minute)
-		a.expect("GET", "/get/u", 200, "<nil>")
-		req, _ := http.NewRequest("GET", a.srv.URL+"/get/u", nil)
-		req.Header.Set("Cookie", "sid="+old)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(b) != "<nil>" {
+		a.Expect("GET", "/get/u", 200, "<nil>")
+		if _, b := a.Stranger().Do("GET", "/get/u", testapp.WithCookie("sid", old)); b != "<nil>" {
 			t.Fatalf("a replayed cookie after the lifetime gave %q", b)
 		}
 	})
@@ -521,12 +436,12 @@ func TestExpiry(t *testing.T) {
 		clk := &clock{now: time.Unix(1_700_000_000, 0)}
 		store := newFlaky(t, memory.WithClock(clk.Now))
 		a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(20*time.Minute))
-		a.expect("POST", "/set/u/alice", 200, "ok")
+		a.Expect("POST", "/set/u/alice", 200, "ok")
 		saves := store.saves.Load()
 		// Refresh interval: a quarter of 20 minutes, capped at a minute.
 		for i := 0; i < 10; i++ { // 10 reads, 30 s apart: one touch at most
 			clk.Add(30 * time.Second)
-			a.expect("GET", "/get/u", 200, "alice")
+			a.Expect("GET", "/get/u", 200, "alice")
 		}
 		if store.saves.Load() != saves {
 			t.Fatalf("reads wrote the session %d times", store.saves.Load()-saves)
@@ -536,15 +451,15 @@ func TestExpiry(t *testing.T) {
 		}
 		// Still alive 19 minutes after the last touch, dead after 21.
 		clk.Add(19 * time.Minute)
-		a.expect("GET", "/get/u", 200, "alice")
+		a.Expect("GET", "/get/u", 200, "alice")
 		clk.Add(21 * time.Minute)
-		a.expect("GET", "/get/u", 200, "<nil>")
+		a.Expect("GET", "/get/u", 200, "<nil>")
 	})
 	t.Run("store ttl follows", func(t *testing.T) {
 		clk := &clock{now: time.Unix(1_700_000_000, 0)}
 		store := newFlaky(t, memory.WithClock(clk.Now))
 		a := newApp(t, store, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(10*time.Minute))
-		a.expect("POST", "/set/u/alice", 200, "ok")
+		a.Expect("POST", "/set/u/alice", 200, "ok")
 		clk.Add(11 * time.Minute)
 		if store.Len() != 1 {
 			t.Fatalf("store has %d entries", store.Len())
@@ -589,8 +504,8 @@ func TestStructsAndNamedTypes(t *testing.T) {
 			c.String(200, "%v %v %v %v %v %v %v %v %v", u.Name, u.Roles, okU, ct["apple"], okC, w.Format(time.RFC3339), okW, b == 1<<60 && okB, wrong)
 		})
 	})
-	a.expect("POST", "/", 200, "ok")
-	a.expect("GET", "/", 200, "alice [admin] true 2 true 2026-11-25T12:00:00Z true true false")
+	a.Expect("POST", "/", 200, "ok")
+	a.Expect("GET", "/", 200, "alice [admin] true 2 true 2026-11-25T12:00:00Z true true false")
 }
 
 func TestConcurrentUpdateReplaysOnConflict(t *testing.T) {
@@ -598,16 +513,14 @@ func TestConcurrentUpdateReplaysOnConflict(t *testing.T) {
 	// commit conflicts, reloads, and re-runs its Update on the fresh value
 	// while keeping its own Set.
 	store := newFlaky(t)
-	inside := make(chan struct{})
-	release := make(chan struct{})
+	gate := testapp.NewGate()
 	a := newApp(t, store, func(r *gin.Engine) {
 		basicRoutes(r)
 		r.POST("/slow", func(c *gin.Context) {
 			s := sessions.Default(c)
 			s.Update("n", func(old any) any { n, _ := old.(int); return n + 10 })
 			s.Set("slow", "yes")
-			inside <- struct{}{}
-			<-release
+			gate.Park()
 			c.String(200, "ok")
 		})
 		r.POST("/fast", func(c *gin.Context) {
@@ -617,58 +530,37 @@ func TestConcurrentUpdateReplaysOnConflict(t *testing.T) {
 			c.String(200, "ok")
 		})
 	})
-	a.expect("POST", "/set/init/1", 200, "ok")
-	a.whileParked("/slow", inside, release, func() { a.expect("POST", "/fast", 200, "ok") })
-	a.expect("GET", "/get/n", 200, "11")
-	a.expect("GET", "/keys", 200, "[fast init n slow]")
+	a.Expect("POST", "/set/init/1", 200, "ok")
+	a.While(gate, "POST", "/slow", func() { a.Expect("POST", "/fast", 200, "ok") })
+	a.Expect("GET", "/get/n", 200, "11")
+	a.Expect("GET", "/keys", 200, "[fast init n slow]")
 }
 
 func TestConcurrentDestroyWins(t *testing.T) {
 	store := newFlaky(t)
-	inside := make(chan struct{})
-	release := make(chan struct{})
+	gate := testapp.NewGate()
 	a := newApp(t, store, func(r *gin.Engine) {
 		basicRoutes(r)
 		r.POST("/slow", func(c *gin.Context) {
 			sessions.Default(c).Set("late", "write")
-			inside <- struct{}{}
-			<-release
+			gate.Park()
 			c.String(200, "ok")
 		})
 		r.POST("/logout", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "bye") })
 	})
-	a.expect("POST", "/set/user/alice", 200, "ok")
-	id := a.cookie()
-	done := make(chan string)
-	go func() {
-		req, _ := http.NewRequest("POST", a.srv.URL+"/slow", nil)
-		req.Header.Set("Cookie", "sid="+id)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- err.Error()
-			return
-		}
-		resp.Body.Close()
-		done <- setCookieOf(resp)
-	}()
-	<-inside
-	a.expect("POST", "/logout", 200, "bye")
-	close(release)
-	if sc := <-done; !strings.Contains(sc, "Max-Age=0") {
-		t.Fatalf("the request that lost to a logout did not expire its cookie: %q", sc)
+	a.Expect("POST", "/set/user/alice", 200, "ok")
+	id := a.Cookie("sid")
+	stranger := a.Stranger() // the old ID, copied
+	held := stranger.Hold(gate, "POST", "/slow", testapp.WithCookie("sid", id))
+	a.Expect("POST", "/logout", 200, "bye")
+	resp, _ := held.Finish()
+	if ck, set := testapp.SetCookie(resp, "sid"); !set || ck.MaxAge >= 0 {
+		t.Fatalf("the request that lost to a logout did not expire its cookie: %q", ck.Raw)
 	}
 	// Nothing of the session is readable under its old ID, and the late
 	// write created no other session.
 	for _, k := range []string{"user", "late"} {
-		req, _ := http.NewRequest("GET", a.srv.URL+"/get/"+k, nil)
-		req.Header.Set("Cookie", "sid="+id)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(body) != "<nil>" {
+		if _, body := stranger.Do("GET", "/get/"+k, testapp.WithCookie("sid", id)); body != "<nil>" {
 			t.Fatalf("after the logout, %s = %q under the old ID", k, body)
 		}
 	}
@@ -681,7 +573,7 @@ func TestSilentErrorHandlerStillFails(t *testing.T) {
 	store := newFlaky(t)
 	a := newApp(t, store, basicRoutes, sessions.WithErrorHandler(func(c *gin.Context, err error) {}))
 	store.down.Store(true)
-	resp, body := a.do("POST", "/set/k/v")
+	resp, body := a.Do("POST", "/set/k/v")
 	if resp.StatusCode != http.StatusInternalServerError || body == "ok" {
 		t.Fatalf("a failed save with a silent error handler answered %d %q", resp.StatusCode, body)
 	}
@@ -703,7 +595,7 @@ func TestFailedSaveLetsTheHandlerAnswerWithAnError(t *testing.T) {
 	})
 	store.down.Store(true)
 	saves := store.saves.Load()
-	a.expect("POST", "/", http.StatusInsufficientStorage, "could not save: try later")
+	a.Expect("POST", "/", http.StatusInsufficientStorage, "could not save: try later")
 	if n := store.saves.Load() - saves; n != 1 {
 		t.Fatalf("%d save attempts after a failed Save, want exactly the one", n)
 	}
@@ -724,16 +616,16 @@ func TestIdleRefreshEveryQuarterOfTheIdleTimeout(t *testing.T) {
 				backend = noTouch{store}
 			}
 			a := newApp(t, backend, basicRoutes, sessions.WithClock(clk.Now), sessions.WithIdleTimeout(2*time.Minute))
-			a.expect("POST", "/set/u/alice", 200, "ok")
+			a.Expect("POST", "/set/u/alice", 200, "ok")
 			writes := func() int64 { return store.saves.Load() + store.touches.Load() }
 			before := writes()
 			clk.Add(30*time.Second - time.Millisecond) // a refresh is due after idle/4 = 30 s
-			a.expect("GET", "/get/u", 200, "alice")
+			a.Expect("GET", "/get/u", 200, "alice")
 			if n := writes() - before; n != 0 {
 				t.Fatalf("%d writes before a refresh was due (saves %d touches %d)", n, store.saves.Load(), store.touches.Load())
 			}
 			clk.Add(time.Millisecond)
-			a.expect("GET", "/get/u", 200, "alice")
+			a.Expect("GET", "/get/u", 200, "alice")
 			if n := writes() - before; n != 1 {
 				t.Fatalf("%d writes when a refresh was due, want 1", n)
 			}
@@ -741,12 +633,12 @@ func TestIdleRefreshEveryQuarterOfTheIdleTimeout(t *testing.T) {
 				t.Fatalf("%d touches: a store with Touch is refreshed by a touch", store.touches.Load())
 			}
 			clk.Add(30*time.Second - time.Millisecond)
-			a.expect("GET", "/get/u", 200, "alice")
+			a.Expect("GET", "/get/u", 200, "alice")
 			if n := writes() - before; n != 1 {
 				t.Fatalf("%d writes: a refresh came before idle/4 had passed since the last one", n)
 			}
 			clk.Add(time.Millisecond)
-			a.expect("GET", "/get/u", 200, "alice")
+			a.Expect("GET", "/get/u", 200, "alice")
 			if n := writes() - before; n != 2 {
 				t.Fatalf("%d writes, want 2", n)
 			}
@@ -754,9 +646,9 @@ func TestIdleRefreshEveryQuarterOfTheIdleTimeout(t *testing.T) {
 			// after the first write) the session is alive; a moment later
 			// it is gone.
 			clk.Add(2*time.Minute - time.Millisecond)
-			a.expect("GET", "/get/u", 200, "alice")
+			a.Expect("GET", "/get/u", 200, "alice")
 			clk.Add(2*time.Minute + time.Millisecond)
-			a.expect("GET", "/get/u", 200, "<nil>")
+			a.Expect("GET", "/get/u", 200, "<nil>")
 		})
 	}
 }
@@ -765,13 +657,13 @@ func TestTooLargeAnswers500(t *testing.T) {
 	store := newFlaky(t)
 	a := newApp(t, store, basicRoutes)
 	store.tooLarge.Store(true)
-	resp, _ := a.do("POST", "/set/k/v")
+	resp, _ := a.Do("POST", "/set/k/v")
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("a session too large for the store answered %d, want 500", resp.StatusCode)
 	}
 	store.down.Store(true)
 	store.tooLarge.Store(false)
-	resp, _ = a.do("POST", "/set/k/v")
+	resp, _ = a.Do("POST", "/set/k/v")
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a store failure answered %d, want 503", resp.StatusCode)
 	}
@@ -822,11 +714,11 @@ func TestPlainGetOfAStructIsReadOnly(t *testing.T) {
 			c.String(200, "%v %v", m["Name"], ok)
 		})
 	})
-	a.expect("POST", "/", 200, "ok")
+	a.Expect("POST", "/", 200, "ok")
 	saves := store.saves.Load()
-	a.expect("GET", "/plain", 200, "map[Age:30 Name:ann]")
-	a.expect("GET", "/generic", 200, "ann true")
-	a.expect("GET", "/typed", 200, "{ann 30} true")
+	a.Expect("GET", "/plain", 200, "map[Age:30 Name:ann]")
+	a.Expect("GET", "/generic", 200, "ann true")
+	a.Expect("GET", "/typed", 200, "{ann 30} true")
 	if store.saves.Load() != saves {
 		t.Fatal("reading a struct wrote the session")
 	}
@@ -848,36 +740,35 @@ func TestGetOfANamedMapKeepsTheStoredType(t *testing.T) {
 		})
 		r.GET("/plain", func(c *gin.Context) { c.String(200, "%T", sessions.Default(c).Get("c")) })
 	})
-	a.expect("POST", "/", 200, "ok")
+	a.Expect("POST", "/", 200, "ok")
 	saves := store.saves.Load()
-	a.expect("GET", "/typed", 200, "map[a:1] true")
+	a.Expect("GET", "/typed", 200, "map[a:1] true")
 	if store.saves.Load() != saves {
 		t.Fatal("a read-only Get[named map] wrote the session")
 	}
-	a.expect("GET", "/plain", 200, "map[string]int")
-	a.expect("POST", "/typed", 200, "ok")
-	a.expect("GET", "/typed", 200, "map[a:1 b:2] true")
+	a.Expect("GET", "/plain", 200, "map[string]int")
+	a.Expect("POST", "/typed", 200, "ok")
+	a.Expect("GET", "/typed", 200, "map[a:1 b:2] true")
 }
 
 func TestClearThenSetSurvivesAConflict(t *testing.T) {
 	store := newFlaky(t)
-	inside, release := make(chan struct{}), make(chan struct{})
+	gate := testapp.NewGate()
 	a := newApp(t, store, func(r *gin.Engine) {
 		basicRoutes(r)
 		r.POST("/slow", func(c *gin.Context) {
 			s := sessions.Default(c)
 			s.Clear()
 			s.Set("a", "1") // the value it already had
-			inside <- struct{}{}
-			<-release
+			gate.Park()
 			c.String(200, "ok")
 		})
 	})
-	a.expect("POST", "/set/a/1", 200, "ok")
-	a.expect("POST", "/set/b/1", 200, "ok")
-	a.whileParked("/slow", inside, release, func() { a.expect("POST", "/set/a/2", 200, "ok") })
-	a.expect("GET", "/keys", 200, "[a]")
-	a.expect("GET", "/get/a", 200, "1")
+	a.Expect("POST", "/set/a/1", 200, "ok")
+	a.Expect("POST", "/set/b/1", 200, "ok")
+	a.While(gate, "POST", "/slow", func() { a.Expect("POST", "/set/a/2", 200, "ok") })
+	a.Expect("GET", "/keys", 200, "[a]")
+	a.Expect("GET", "/get/a", 200, "1")
 }
 
 func TestErrorAnswerDropsTheHandlersContentHeaders(t *testing.T) {
@@ -893,7 +784,7 @@ func TestErrorAnswerDropsTheHandlersContentHeaders(t *testing.T) {
 		})
 	})
 	store.down.Store(true)
-	resp, body := a.do("POST", "/")
+	resp, body := a.Do("POST", "/")
 	if resp.StatusCode != 503 || !strings.Contains(body, "unavailable") {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
@@ -910,19 +801,19 @@ func TestNoOrphanRecordAfterTheHeader(t *testing.T) {
 			sessions.Default(c).Set("x", 1) // a new session: no cookie can point to it now
 		})
 	})
-	resp := a.expect("POST", "/", 200, "written")
-	if setCookieOf(resp) != "" || store.Len() != 0 || store.saves.Load() != 0 {
-		t.Fatalf("Set-Cookie %q, %d stored, %d saves", setCookieOf(resp), store.Len(), store.saves.Load())
+	resp := a.Expect("POST", "/", 200, "written")
+	if ck, set := testapp.SetCookie(resp, "sid"); set || store.Len() != 0 || store.saves.Load() != 0 {
+		t.Fatalf("Set-Cookie %q, %d stored, %d saves", ck.Raw, store.Len(), store.saves.Load())
 	}
 }
 
 func TestHugeLifetime(t *testing.T) {
 	a := newApp(t, newFlaky(t), basicRoutes, sessions.WithLifetime(math.MaxInt64))
-	resp := a.expect("POST", "/set/k/v", 200, "ok")
-	if sc := setCookieOf(resp); !strings.Contains(sc, fmt.Sprintf("Max-Age=%d;", math.MaxInt32)) {
-		t.Fatalf("a lifetime of forever sent %q", sc)
+	resp := a.Expect("POST", "/set/k/v", 200, "ok")
+	if ck, _ := testapp.SetCookie(resp, "sid"); ck.MaxAge != math.MaxInt32 {
+		t.Fatalf("a lifetime of forever sent %q", ck.Raw)
 	}
-	a.expect("GET", "/get/k", 200, "v")
+	a.Expect("GET", "/get/k", 200, "v")
 }
 
 func TestSaveThenDestroyLeavesNoCookieSession(t *testing.T) {
@@ -946,34 +837,33 @@ func TestSaveThenDestroyLeavesNoCookieSession(t *testing.T) {
 					c.String(200, "ok")
 				})
 			})
-			resp := a.expect("POST", "/", 200, "ok")
-			if sc := setCookieOf(resp); !strings.Contains(sc, "Max-Age=0") {
-				t.Fatalf("Save then Destroy sent %q, want an expired cookie", sc)
+			resp := a.Expect("POST", "/", 200, "ok")
+			if ck, set := testapp.SetCookie(resp, "sid"); !set || ck.MaxAge >= 0 {
+				t.Fatalf("Save then Destroy sent %q, want an expired cookie", ck.Raw)
 			}
-			a.expect("GET", "/get/user", 200, "<nil>")
+			a.Expect("GET", "/get/user", 200, "<nil>")
 		})
 	}
 }
 
 func TestClearRemovesKeysAConcurrentRequestAdded(t *testing.T) {
 	store := newFlaky(t)
-	inside, release := make(chan struct{}), make(chan struct{})
+	gate := testapp.NewGate()
 	a := newApp(t, store, func(r *gin.Engine) {
 		basicRoutes(r)
 		r.POST("/slow", func(c *gin.Context) {
 			s := sessions.Default(c)
 			s.Clear()
 			s.Set("mine", "1")
-			inside <- struct{}{}
-			<-release
+			gate.Park()
 			c.String(200, "ok")
 		})
 	})
-	a.expect("POST", "/set/old/1", 200, "ok")
+	a.Expect("POST", "/set/old/1", 200, "ok")
 	// Another tab adds a key while the clearing request is parked; the
 	// clear, committed after it, removes that key too.
-	a.whileParked("/slow", inside, release, func() { a.expect("POST", "/set/theirs/1", 200, "ok") })
-	a.expect("GET", "/keys", 200, "[mine]")
+	a.While(gate, "POST", "/slow", func() { a.Expect("POST", "/set/theirs/1", 200, "ok") })
+	a.Expect("GET", "/keys", 200, "[mine]")
 }
 
 func TestRenewOfAnEmptyNewSessionStoresNothing(t *testing.T) {
@@ -981,9 +871,9 @@ func TestRenewOfAnEmptyNewSessionStoresNothing(t *testing.T) {
 	a := newApp(t, store, func(r *gin.Engine) {
 		r.POST("/renew", func(c *gin.Context) { sessions.Default(c).Renew(); c.String(200, "ok") })
 	})
-	resp := a.expect("POST", "/renew", 200, "ok")
-	if sc := setCookieOf(resp); sc != "" {
-		t.Fatalf("Set-Cookie %q for an empty session", sc)
+	resp := a.Expect("POST", "/renew", 200, "ok")
+	if ck, set := testapp.SetCookie(resp, "sid"); set {
+		t.Fatalf("Set-Cookie %q for an empty session", ck.Raw)
 	}
 	if n := store.saves.Load(); n != 0 {
 		t.Fatalf("%d saves of an empty renewed session", n)
@@ -1000,13 +890,13 @@ func TestDestroyWithoutACookieSendsNoCookie(t *testing.T) {
 				basicRoutes(r)
 				r.POST("/logout", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "ok") })
 			})
-			if sc := setCookieOf(a.expect("POST", "/logout", 200, "ok")); sc != "" {
-				t.Fatalf("Set-Cookie %q to a client that had no cookie", sc)
+			if ck, set := testapp.SetCookie(a.Expect("POST", "/logout", 200, "ok"), "sid"); set {
+				t.Fatalf("Set-Cookie %q to a client that had no cookie", ck.Raw)
 			}
 			// With a cookie, the logout expires it.
-			a.expect("POST", "/set/u/alice", 200, "ok")
-			if sc := setCookieOf(a.expect("POST", "/logout", 200, "ok")); !strings.Contains(sc, "Max-Age=0") {
-				t.Fatalf("Set-Cookie %q: the logout did not expire the cookie", sc)
+			a.Expect("POST", "/set/u/alice", 200, "ok")
+			if ck, set := testapp.SetCookie(a.Expect("POST", "/logout", 200, "ok"), "sid"); !set || ck.MaxAge >= 0 {
+				t.Fatalf("Set-Cookie %q: the logout did not expire the cookie", ck.Raw)
 			}
 		})
 	}
@@ -1020,14 +910,14 @@ func TestAbsoluteLifetimeEndsASessionInUse(t *testing.T) {
 			clk := &clock{now: time.Unix(1_700_000_000, 0)}
 			a := newApp(t, backend, basicRoutes, sessions.WithClock(clk.Now),
 				sessions.WithLifetime(time.Hour), sessions.WithIdleTimeout(10*time.Minute))
-			a.expect("POST", "/set/u/alice", 200, "ok")
+			a.Expect("POST", "/set/u/alice", 200, "ok")
 			// Used every 9 minutes, it never idles out.
 			for range 6 {
 				clk.Add(9 * time.Minute)
-				a.expect("GET", "/get/u", 200, "alice")
+				a.Expect("GET", "/get/u", 200, "alice")
 			}
 			clk.Add(9 * time.Minute) // 63 minutes after creation
-			a.expect("GET", "/get/u", 200, "<nil>")
+			a.Expect("GET", "/get/u", 200, "<nil>")
 		})
 	}
 }
@@ -1054,8 +944,8 @@ func TestHotSessionLosesNothingAndTakesTurns(t *testing.T) {
 		})
 		basicRoutes(r)
 	})
-	a.expect("POST", "/set/u/alice", 200, "ok")
-	id := a.cookie()
+	a.Expect("POST", "/set/u/alice", 200, "ok")
+	id := a.Cookie("sid")
 	// A store round trip as long as a loopback Redis's, so that requests
 	// overlap as they do against a server.
 	store.latency.Store(int64(100 * time.Microsecond))
@@ -1068,16 +958,8 @@ func TestHotSessionLosesNothingAndTakesTurns(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				req, _ := http.NewRequest("POST", a.srv.URL+"/inc", nil)
-				req.Header.Set("Cookie", "sid="+id)
-				resp, err := a.client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				resp, _, err := a.Send("POST", "/inc", testapp.WithCookie("sid", id))
+				if err != nil || resp.StatusCode != 200 {
 					failed.Add(1)
 				}
 			}
@@ -1087,7 +969,7 @@ func TestHotSessionLosesNothingAndTakesTurns(t *testing.T) {
 	if n := failed.Load(); n != 0 {
 		t.Fatalf("%d of %d requests failed", n, clients*each)
 	}
-	a.expect("GET", "/get/n", 200, fmt.Sprint(clients*each))
+	a.Expect("GET", "/get/n", 200, fmt.Sprint(clients*each))
 	trips := float64(store.loads.Load()-loads+store.saves.Load()-saves) / (clients * each)
 	t.Logf("store round trips per request: %.2f (loads %d, saves %d)", trips, store.loads.Load()-loads, store.saves.Load()-saves)
 	// One load and one save each, and a little for the turns the lane's
@@ -1103,23 +985,15 @@ func TestLogoutLandsWhenTheLoadFailed(t *testing.T) {
 		basicRoutes(r)
 		r.POST("/logout", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "bye") })
 	})
-	a.expect("POST", "/set/user/alice", 200, "ok")
-	id := a.cookie()
+	a.Expect("POST", "/set/user/alice", 200, "ok")
+	id := a.Cookie("sid")
 	store.failLoads.Store(1) // the logout's load fails; the store answers again at its commit
 	loadsBefore := store.loads.Load()
-	a.expect("POST", "/logout", 200, "bye")
+	a.Expect("POST", "/logout", 200, "bye")
 	if store.loads.Load() == loadsBefore {
 		t.Fatal("the logout never tried to load the session")
 	}
-	req, _ := http.NewRequest("GET", a.srv.URL+"/get/user", nil)
-	req.Header.Set("Cookie", "sid="+id)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "<nil>" {
+	if _, body := a.Stranger().Do("GET", "/get/user", testapp.WithCookie("sid", id)); body != "<nil>" {
 		t.Fatalf("a logout whose load failed was dropped: user = %q", body)
 	}
 }
