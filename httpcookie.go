@@ -1,6 +1,8 @@
 package sessions
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -26,9 +28,10 @@ func (s *Session) canSetCookie() bool {
 	return s.resp == open && !s.w.ResponseWriter.Written()
 }
 
-// cookieValue returns the value of the first cookie called name, without
-// parsing the other cookies.
-func cookieValue(r *http.Request, name string) string {
+// eachCookie calls yield with the value of each cookie called name, in the
+// order of the request's Cookie header, until yield returns false. It
+// parses no other cookie and allocates nothing.
+func eachCookie(r *http.Request, name string, yield func(value string) bool) {
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
@@ -41,10 +44,11 @@ func cookieValue(r *http.Request, name string) string {
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			return v
+			if v != "" && !yield(v) {
+				return
+			}
 		}
 	}
-	return ""
 }
 
 // setCookie sets the session cookie, replacing one set earlier in the same
@@ -120,6 +124,62 @@ func keepSetCookieOutOfCaches(h http.Header) {
 	default:
 		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
 	}
+}
+
+// checkCookie reports what makes the cookie attributes unfit for a
+// Set-Cookie header, where a ";" or a control character would let a value
+// add attributes of its own, and what the name's prefix demands: a
+// "__Secure-" cookie must be Secure; a "__Host-" cookie must be Secure,
+// with Path=/ and no Domain (browsers refuse it otherwise).
+func (c *config) checkCookie(name string) error {
+	if c.path == "" || c.path[0] != '/' || !cookieText(c.path) {
+		return fmt.Errorf("sessions: WithPath(%q): a cookie path starts with / and has no ; or control character", c.path)
+	}
+	if c.domain != "" && !cookieDomain(c.domain) {
+		return fmt.Errorf("sessions: WithDomain(%q) is not a host name or an IP address", c.domain)
+	}
+	switch {
+	case strings.HasPrefix(name, "__Host-") && (!c.secure || c.path != "/" || c.domain != ""):
+		return fmt.Errorf("sessions: a cookie called %q needs WithSecure(true), the path / and no domain", name)
+	case strings.HasPrefix(name, "__Secure-") && !c.secure:
+		return fmt.Errorf("sessions: a cookie called %q needs WithSecure(true)", name)
+	}
+	return nil
+}
+
+// cookieText reports whether s can stand in a cookie attribute: printable
+// ASCII without ";".
+func cookieText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f || s[i] == ';' {
+			return false
+		}
+	}
+	return true
+}
+
+// cookieDomain reports whether d is a host name (letters, digits, hyphens
+// and dots, an optional leading dot) or an IP address.
+func cookieDomain(d string) bool {
+	if net.ParseIP(d) != nil {
+		return true
+	}
+	d = strings.TrimPrefix(d, ".")
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // validCookieName reports whether name is an RFC 6265 cookie name (a token).

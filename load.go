@@ -27,34 +27,41 @@ func (s *Session) use() bool {
 	return false
 }
 
+// maxSameName bounds how many cookies of the session's name a request's
+// load tries: a cookie planted for a parent domain or path comes before
+// ours in the header, and one that names no session must not hide ours.
+const maxSameName = 3
+
 // load reads the session the first time it is needed: unloaded becomes
-// loaded or loadFailed, here and nowhere else.
+// loaded or loadFailed, here and nowhere else. Of several cookies of the
+// session's name, the first that names a live session wins.
 func (s *Session) load() {
 	if s.data != unloaded {
 		return
 	}
 	addVaryCookie(s.w.ResponseWriter.Header())
 	now := s.m.cfg.now()
-	value := cookieValue(s.c.Request, s.m.name)
-	s.clientCookie = value != ""
-	if value == "" {
-		s.data = loaded
+	s.data = loaded
+	found, tries := false, 0
+	eachCookie(s.c.Request, s.m.name, func(value string) bool {
+		s.clientCookie = true
+		rec, err := s.m.persist.open(s, value)
+		switch {
+		case err == nil && s.m.alive(&rec, s.touched, now):
+			s.rec, found = rec, true
+			return false
+		case err == nil, errors.Is(err, errNoSession):
+		case errors.Is(err, ErrMalformed), errors.Is(err, ErrCorrupt):
+			_ = s.c.Error(fmt.Errorf("sessions: discarding an unreadable session: %w", err))
+		default:
+			s.data, s.err = loadFailed, &StoreError{Op: "load", Err: err}
+			return false
+		}
+		tries++
+		return tries < maxSameName
+	})
+	if s.data == loaded && !found {
 		s.startNew(now)
-		return
-	}
-	rec, err := s.m.persist.open(s, value)
-	switch {
-	case err == nil && s.m.alive(&rec, s.touched, now):
-		s.data, s.rec = loaded, rec
-	case err == nil, errors.Is(err, errNoSession):
-		s.data = loaded
-		s.startNew(now)
-	case errors.Is(err, ErrMalformed):
-		_ = s.c.Error(fmt.Errorf("sessions: discarding an undecodable session: %w", err))
-		s.data = loaded
-		s.startNew(now)
-	default:
-		s.data, s.err = loadFailed, &StoreError{Op: "load", Err: err}
 	}
 }
 

@@ -46,6 +46,9 @@ func Sessions(name string, backend Backend, opts ...Option) gin.HandlerFunc {
 	if m.cfg.lifetime <= 0 {
 		panic("sessions: the lifetime must be positive")
 	}
+	if err := m.cfg.checkCookie(name); err != nil {
+		panic(err.Error())
+	}
 	return m.handle
 }
 

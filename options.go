@@ -49,16 +49,21 @@ func WithLifetime(d time.Duration) Option { return func(c *config) { c.lifetime 
 // last use.
 func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
 
-// WithPath sets the cookie's Path attribute. Default "/".
+// WithPath sets the cookie's Path attribute. Default "/". Sessions panics
+// on a path that does not start with "/" or holds a ";" or a control
+// character (it would add attributes to the Set-Cookie header).
 func WithPath(p string) Option { return func(c *config) { c.path = p } }
 
 // WithDomain sets the cookie's Domain attribute. Default empty: the cookie
-// goes only to the host that set it.
+// goes only to the host that set it. Sessions panics on a value that is
+// not a host name or an IP address.
 func WithDomain(d string) Option { return func(c *config) { c.domain = d } }
 
 // WithSecure sets the cookie's Secure attribute, so browsers send it only
 // over HTTPS. Default false, so that plain-HTTP development works; set it
-// in production.
+// in production, and there prefer a cookie name starting with "__Host-"
+// (Sessions("__Host-session", …)): browsers then refuse such a cookie set
+// by a sibling domain or for another path, so nobody can plant one.
 func WithSecure(b bool) Option { return func(c *config) { c.secure = b } }
 
 // WithSameSite sets the cookie's SameSite attribute. Default Lax.

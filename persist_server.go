@@ -253,6 +253,12 @@ func (p serverSide) discard(s *Session) error {
 			if errors.Is(err, ErrNotFound) {
 				break
 			}
+			if errors.Is(err, ErrCorrupt) { // unreadable, so nothing to come back: remove it
+				if err := p.store.Delete(ctx, key); err != nil {
+					return &StoreError{Op: "delete", Err: err}
+				}
+				break
+			}
 			if err != nil {
 				return &StoreError{Op: "load", Err: err}
 			}

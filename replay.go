@@ -27,7 +27,7 @@ func (p serverSide) reload(ctx context.Context, s *Session) error {
 	for hop := 0; ; hop++ {
 		s.loadSeq = p.commits.Load()
 		r, err := p.store.Load(ctx, key)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
 			s.startNew(s.m.cfg.now())
 			s.ops, s.oldKey = 0, ""
 			return nil

@@ -169,6 +169,10 @@ var mutations = []mutation{
 	{name: "redis stamps its own clock", file: "redis/redis.go", old: "strconv.FormatInt(at.UnixMilli(), 10)", new: "strconv.FormatInt(time.Now().UnixMilli(), 10)", pkgs: []string{"./redis/"}, run: "TestLayout"},
 	{name: "redis TTL rounded down", file: "redis/redis.go", old: "if ttl%time.Millisecond > 0 {", new: "if false {", pkgs: []string{"./redis/"}, run: "TestMillisRoundsUp"},
 	{name: "registered backend's error shows the password", file: "backends/backends.go", old: "printable(urlsecret.Scrub(err.Error(), raw))", new: "printable(err.Error())", pkgs: []string{"./backends/"}, run: "TestRegisteredBackendErrorsAreConfigErrors"},
+	{name: "only the first cookie of the name is tried", file: "httpcookie.go", old: "if v != \"\" && !yield(v) {", new: "if v != \"\" {\n\t\t\t\tyield(v)", pkgs: []string{"."}, run: "TestAPlantedCookieOfTheSameNameDoesNotHideTheSession"},
+	{name: "a cookie path with ; accepted", file: "httpcookie.go", old: "c.path[0] != '/' || !cookieText(c.path)", new: "c.path[0] != '/'", pkgs: []string{"."}, run: "TestCookieAttributesThatWouldInjectPanicAtStartup"},
+	{name: "a __Host- cookie without Secure accepted", file: "httpcookie.go", old: "case strings.HasPrefix(name, \"__Host-\") && (!c.secure || c.path != \"/\" || c.domain != \"\"):", new: "case false:", pkgs: []string{"."}, run: "TestCookieNamePrefixes"},
+	{name: "a corrupt record answered 503", file: "load.go", old: "case errors.Is(err, ErrMalformed), errors.Is(err, ErrCorrupt):", new: "case errors.Is(err, ErrMalformed):", pkgs: []string{"."}, run: "TestACorruptRecordIsANewSessionNotAnOutage"},
 }
 
 func main() {
