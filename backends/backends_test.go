@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/backends"
+	"github.com/sessionware/sessions/internal/testapp"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/memory"
 	"github.com/sessionware/sessions/redis"
@@ -213,25 +212,11 @@ func roundTrip(t *testing.T, store sessions.Backend) {
 		n, _ := sessions.Get[int](sessions.Default(c), "n")
 		c.String(http.StatusOK, "%d", n)
 	})
-	srv := httptest.NewServer(r)
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.Post(srv.URL, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
+	a := testapp.New(t, r)
+	if resp, _ := a.Do("POST", "/"); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("POST: %s", resp.Status)
 	}
-	resp, err = client.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "42" {
+	if resp, body := a.Do("GET", "/"); resp.StatusCode != http.StatusOK || body != "42" {
 		t.Fatalf("GET: %s %q, want 200 \"42\"", resp.Status, body)
 	}
 }

@@ -2,10 +2,7 @@ package cookie_test
 
 import (
 	"errors"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/cookie"
+	"github.com/sessionware/sessions/internal/testapp"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -23,7 +21,7 @@ const cookieName = "sid"
 
 // newServer is a Gin app over real HTTP whose handlers use a session kept
 // in store.
-func newServer(t *testing.T, store sessions.Backend, opts ...sessions.Option) *httptest.Server {
+func newServer(t *testing.T, store sessions.Backend, opts ...sessions.Option) *testapp.App {
 	t.Helper()
 	r := gin.New()
 	r.Use(sessions.Sessions(cookieName, store, opts...))
@@ -62,63 +60,13 @@ func newServer(t *testing.T, store sessions.Backend, opts ...sessions.Option) *h
 		b, _ := sessions.Default(c).Get("big").([]byte)
 		c.String(200, "%d", len(b))
 	})
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// browser returns a client that keeps cookies like a browser.
-func browser(t *testing.T) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
-}
-
-// do sends a request, with cookie as the session cookie's value if not
-// empty, and returns the response and its body.
-func do(t *testing.T, c *http.Client, method, url, cookie string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookieName+"="+cookie)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(body)
-}
-
-// expect sends a request and fails unless the answer is 200 with body
-// want. It returns the session cookie value the response sets, or "".
-func expect(t *testing.T, c *http.Client, method, url, cookie, want string) string {
-	t.Helper()
-	resp, body := do(t, c, method, url, cookie)
-	if resp.StatusCode != 200 || body != want {
-		t.Fatalf("%s %s = %d %q, want 200 %q", method, url, resp.StatusCode, body, want)
-	}
-	return setCookie(resp)
+	return testapp.New(t, r)
 }
 
 // setCookie returns the session cookie's value that resp sets, or "".
 func setCookie(resp *http.Response) string {
-	for _, c := range resp.Cookies() {
-		if c.Name == cookieName {
-			return c.Value
-		}
-	}
-	return ""
+	ck, _ := testapp.SetCookie(resp, cookieName)
+	return ck.Value
 }
 
 func TestRotationOverHTTP(t *testing.T) {
@@ -128,17 +76,17 @@ func TestRotationOverHTTP(t *testing.T) {
 	retired := newServer(t, newStore(t, kNew))
 
 	// A browser gets a session from the server with the old key.
-	b := browser(t)
-	oldValue := expect(t, b, "POST", before.URL+"/set/user/alice", "", "ok")
+	b := before.Browser
+	oldValue := setCookie(b.Expect("POST", "/set/user/alice", 200, "ok"))
 	if oldValue == "" {
 		t.Fatal("no session cookie")
 	}
-	_, id := do(t, b, "GET", before.URL+"/id", "")
+	_, id := b.Do("GET", "/id")
 
 	// After the deploy that adds the new key, its cookie (the browser
 	// sends it to every port of the host) still opens, and the response
 	// seals it again with the new key.
-	resp, body := do(t, b, "GET", after.URL+"/get/user", "")
+	resp, body := b.Do("GET", after.URL+"/get/user")
 	if resp.StatusCode != 200 || body != "alice" {
 		t.Fatalf("with the old key as an old key: %d %q, want 200 alice", resp.StatusCode, body)
 	}
@@ -154,7 +102,7 @@ func TestRotationOverHTTP(t *testing.T) {
 	}
 	// The session is the same one: same ID and values, and the next read
 	// writes nothing.
-	resp, body = do(t, b, "GET", after.URL+"/id", "")
+	resp, body = b.Do("GET", after.URL+"/id")
 	if body != id {
 		t.Fatalf("the ID changed on rotation: %q, was %q", body, id)
 	}
@@ -164,35 +112,35 @@ func TestRotationOverHTTP(t *testing.T) {
 
 	// Once the old key is retired, its cookies are no session: 200, an
 	// empty session, no error page, nothing set.
-	resp, body = do(t, http.DefaultClient, "GET", retired.URL+"/get/user", oldValue)
+	resp, body = retired.Stranger().Do("GET", "/get/user", testapp.WithCookie(cookieName, oldValue))
 	if resp.StatusCode != 200 || body != "<nil>" || setCookie(resp) != "" {
 		t.Fatalf("a cookie of a retired key: %d %q, cookie set %v; want 200 <nil>, none", resp.StatusCode, body, setCookie(resp) != "")
 	}
-	resp, body = do(t, http.DefaultClient, "GET", retired.URL+"/id", oldValue)
+	resp, body = retired.Stranger().Do("GET", "/id", testapp.WithCookie(cookieName, oldValue))
 	if resp.StatusCode != 200 || body == id || len(body) != 43 {
 		t.Fatalf("a cookie of a retired key: ID %q, was %q", body, id)
 	}
 	// The rotated cookie does work there.
-	expect(t, b, "GET", retired.URL+"/get/user", "", "alice")
+	b.Expect("GET", retired.URL+"/get/user", 200, "alice")
 }
 
 func TestIDIsStableAndChangesOnRenew(t *testing.T) {
 	srv := newServer(t, newStore(t, newKey(t)))
-	b := browser(t)
-	expect(t, b, "POST", srv.URL+"/set/user/alice", "", "ok")
-	_, id1 := do(t, b, "GET", srv.URL+"/id", "")
-	_, id2 := do(t, b, "GET", srv.URL+"/id", "")
-	expect(t, b, "POST", srv.URL+"/set/user/bob", "", "ok")
-	_, id3 := do(t, b, "GET", srv.URL+"/id", "")
+	b := srv.Browser
+	b.Expect("POST", "/set/user/alice", 200, "ok")
+	_, id1 := b.Do("GET", "/id")
+	_, id2 := b.Do("GET", "/id")
+	b.Expect("POST", "/set/user/bob", 200, "ok")
+	_, id3 := b.Do("GET", "/id")
 	if len(id1) != 43 || id1 != id2 || id1 != id3 {
 		t.Fatalf("IDs over requests: %q %q %q, want one", id1, id2, id3)
 	}
-	expect(t, b, "POST", srv.URL+"/renew", "", "ok")
-	_, id4 := do(t, b, "GET", srv.URL+"/id", "")
+	b.Expect("POST", "/renew", 200, "ok")
+	_, id4 := b.Do("GET", "/id")
 	if id4 == id1 || len(id4) != 43 {
 		t.Fatalf("ID after Renew = %q, before %q", id4, id1)
 	}
-	expect(t, b, "GET", srv.URL+"/get/user", "", "bob")
+	b.Expect("GET", "/get/user", 200, "bob")
 }
 
 // clock is a settable time for sessions.WithClock.
@@ -272,7 +220,7 @@ func TestExpiryOverHTTP(t *testing.T) {
 			}
 			srv := newServer(t, newStore(t, newKey(t)), opts...)
 			cookies := map[string]string{}
-			cookies["first"] = expect(t, http.DefaultClient, "POST", srv.URL+"/set/user/alice", "", "ok")
+			cookies["first"] = setCookie(srv.Stranger().Expect("POST", "/set/user/alice", 200, "ok"))
 			if cookies["first"] == "" {
 				t.Fatal("no session cookie")
 			}
@@ -282,7 +230,7 @@ func TestExpiryOverHTTP(t *testing.T) {
 				if st.alive {
 					want = "alice"
 				}
-				resp, body := do(t, http.DefaultClient, "GET", srv.URL+"/get/user", cookies[st.cookie])
+				resp, body := srv.Stranger().Do("GET", "/get/user", testapp.WithCookie(cookieName, cookies[st.cookie]))
 				if resp.StatusCode != 200 || body != want {
 					t.Fatalf("cookie %q at +%v: %d %q, want 200 %q", st.cookie, st.at, resp.StatusCode, body, want)
 				}
@@ -303,40 +251,40 @@ func TestExpiryOverHTTP(t *testing.T) {
 
 func TestTooLargeOverHTTP(t *testing.T) {
 	srv := newServer(t, newStore(t, newKey(t)))
-	b := browser(t)
-	expect(t, b, "POST", srv.URL+"/set/user/alice", "", "ok")
+	b := srv.Browser
+	b.Expect("POST", "/set/user/alice", 200, "ok")
 
 	// Without Save: the error handler answers 500 and no cookie is set,
 	// so the browser keeps the session it had.
-	resp, body := do(t, b, "POST", srv.URL+"/random/5000", "")
+	resp, body := b.Do("POST", "/random/5000")
 	if resp.StatusCode != 500 || !strings.Contains(body, "session error") {
 		t.Fatalf("a 5 KB session: %d %q, want 500 and the error handler's body", resp.StatusCode, body)
 	}
 	if len(resp.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("a failed save set cookies: %q", resp.Header.Values("Set-Cookie"))
 	}
-	expect(t, b, "GET", srv.URL+"/get/user", "", "alice")
+	b.Expect("GET", "/get/user", 200, "alice")
 
 	// With Save: the handler gets ErrTooLarge and answers as it likes;
 	// nothing is saved.
-	resp, body = do(t, b, "POST", srv.URL+"/random-save/5000", "")
+	resp, body = b.Do("POST", "/random-save/5000")
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "session too large") || !strings.Contains(body, "at most 3900") {
 		t.Fatalf("a 5 KB session with Save: %d %q, want 413 and ErrTooLarge with the sizes", resp.StatusCode, body)
 	}
 	if len(resp.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("a failed Save set cookies: %q", resp.Header.Values("Set-Cookie"))
 	}
-	expect(t, b, "GET", srv.URL+"/get/user", "", "alice")
-	expect(t, b, "GET", srv.URL+"/len/big", "", "0")
+	b.Expect("GET", "/get/user", 200, "alice")
+	b.Expect("GET", "/len/big", 200, "0")
 
 	// Just under the limit, the cookie with its attributes fits in 4096
 	// bytes and the browser sends it back.
-	resp, _ = do(t, b, "POST", srv.URL+"/random/2700", "")
+	resp, _ = b.Do("POST", "/random/2700")
 	if resp.StatusCode != 200 || setCookie(resp) == "" {
 		t.Fatalf("a 2.7 KB session: %d, cookie set: %v", resp.StatusCode, setCookie(resp) != "")
 	}
-	expect(t, b, "GET", srv.URL+"/len/big", "", "2700")
-	expect(t, b, "GET", srv.URL+"/get/user", "", "alice")
+	b.Expect("GET", "/len/big", 200, "2700")
+	b.Expect("GET", "/get/user", 200, "alice")
 }
 
 // TestLargestCookieFits finds the largest session that saves, with every
@@ -346,7 +294,7 @@ func TestLargestCookieFits(t *testing.T) {
 	srv := newServer(t, newStore(t, newKey(t)), sessions.WithSecure(true), sessions.WithSameSite(http.SameSiteStrictMode),
 		sessions.WithDomain("www.sessionware.example"), sessions.WithPath("/"), sessions.WithLifetime(365*24*time.Hour))
 	fits := func(n int) (bool, *http.Response) {
-		resp, body := do(t, http.DefaultClient, "POST", srv.URL+"/random-save/"+strconv.Itoa(n), "")
+		resp, body := srv.Stranger().Do("POST", "/random-save/"+strconv.Itoa(n))
 		if resp.StatusCode != 200 && resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("%d random bytes: %d %q", n, resp.StatusCode, body)
 		}
@@ -382,7 +330,7 @@ func TestLargestCookieFits(t *testing.T) {
 // session with no error page (TestTamper does the 100,000 mutations).
 func TestTamperedCookieOverHTTP(t *testing.T) {
 	srv := newServer(t, newStore(t, newKey(t)))
-	v := expect(t, http.DefaultClient, "POST", srv.URL+"/set/user/alice", "", "ok")
+	v := setCookie(srv.Stranger().Expect("POST", "/set/user/alice", 200, "ok"))
 	flip := func(i int) string {
 		b := []byte(v)
 		if b[i] == 'A' {
@@ -392,12 +340,12 @@ func TestTamperedCookieOverHTTP(t *testing.T) {
 		}
 		return string(b)
 	}
-	other := expect(t, http.DefaultClient, "POST", newServer(t, newStore(t, newKey(t))).URL+"/set/user/alice", "", "ok")
+	other := setCookie(newServer(t, newStore(t, newKey(t))).Stranger().Expect("POST", "/set/user/alice", 200, "ok"))
 	for _, bad := range []string{flip(0), flip(1), flip(5), flip(len(v) / 2), flip(len(v) - 1), v[:len(v)-1], v + "A", other} {
-		resp, body := do(t, http.DefaultClient, "GET", srv.URL+"/get/user", bad)
+		resp, body := srv.Stranger().Do("GET", "/get/user", testapp.WithCookie(cookieName, bad))
 		if resp.StatusCode != 200 || body != "<nil>" || setCookie(resp) != "" {
 			t.Fatalf("a tampered cookie: %d %q, want 200 <nil> and no cookie", resp.StatusCode, body)
 		}
 	}
-	expect(t, http.DefaultClient, "GET", srv.URL+"/get/user", v, "alice")
+	srv.Stranger().Expect("GET", "/get/user", 200, "alice", testapp.WithCookie(cookieName, v))
 }

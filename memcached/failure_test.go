@@ -17,38 +17,38 @@ func TestServerStoppedAndRestarted(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	store := open(t, srv, memcached.WithTimeout(timeout))
 	web := app(t, store)
-	b := browser(t)
-	want(t, b, "POST", web.URL+"/set/user/alice", 200, "ok")
-	want(t, b, "GET", web.URL+"/get/user", 200, "alice") // the pool now holds a connection
+	b := web.Browser
+	b.Expect("POST", "/set/user/alice", 200, "ok")
+	b.Expect("GET", "/get/user", 200, "alice") // the pool now holds a connection
 
 	srv.Stop()
 	for _, req := range [][2]string{{"GET", "/get/user"}, {"POST", "/set/user/mallory"}, {"POST", "/incr"}, {"GET", "/get/user"}} {
 		start := time.Now()
-		want(t, b, req[0], web.URL+req[1], 503, `{"error":"session store unavailable"}`)
+		b.Expect(req[0], req[1], 503, `{"error":"session store unavailable"}`)
 		if d := time.Since(start); d > 2*timeout+time.Second {
 			t.Fatalf("%s %s took %v with the server down (timeout %v)", req[0], req[1], d, timeout)
 		}
 	}
-	want(t, b, "GET", web.URL+"/untouched", 200, "hi") // a handler without session still works
+	b.Expect("GET", "/untouched", 200, "hi") // a handler without session still works
 
 	// A fresh, empty memcached on the same port: the session is gone, the
 	// app works again without a restart.
 	srv.Start()
-	want(t, b, "GET", web.URL+"/get/user", 200, "<nil>")
-	want(t, b, "POST", web.URL+"/set/user/bob", 200, "ok")
-	want(t, b, "GET", web.URL+"/get/user", 200, "bob")
+	b.Expect("GET", "/get/user", 200, "<nil>")
+	b.Expect("POST", "/set/user/bob", 200, "ok")
+	b.Expect("GET", "/get/user", 200, "bob")
 
 	// Restarted with no request in between: every pooled connection is
 	// stale, and still no request fails.
-	want(t, b, "POST", web.URL+"/incr", 200, "ok")
+	b.Expect("POST", "/incr", 200, "ok")
 	srv.Stop()
 	srv.Start()
-	want(t, b, "GET", web.URL+"/get/user", 200, "<nil>")
-	want(t, b, "POST", web.URL+"/set/user/carol", 200, "ok")
+	b.Expect("GET", "/get/user", 200, "<nil>")
+	b.Expect("POST", "/set/user/carol", 200, "ok")
 	srv.Stop()
 	srv.Start()
-	want(t, b, "POST", web.URL+"/set/user/dave", 200, "ok") // a new session's first command is an add
-	want(t, b, "GET", web.URL+"/get/user", 200, "dave")
+	b.Expect("POST", "/set/user/dave", 200, "ok") // a new session's first command is an add
+	b.Expect("GET", "/get/user", 200, "dave")
 }
 
 func TestOutageKeepsStoredSession(t *testing.T) {
@@ -62,15 +62,17 @@ func TestOutageKeepsStoredSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	web := app(t, store)
-	b := browser(t)
-	want(t, b, "POST", web.URL+"/set/user/alice", 200, "ok")
-	want(t, b, "POST", web.URL+"/incr", 200, "ok")
+	b := web.Browser
+	b.Expect("POST", "/set/user/alice", 200, "ok")
+	b.Expect("POST", "/incr", 200, "ok")
 
 	for _, mode := range []proxyMode{refuse, blackhole} {
 		px.set(mode)
 		for _, req := range [][2]string{{"GET", "/get/user"}, {"POST", "/set/user/mallory"}, {"POST", "/incr"}} {
 			start := time.Now()
-			want(t, b, req[0], web.URL+req[1], 503, "")
+			if resp, body := b.Do(req[0], req[1]); resp.StatusCode != 503 {
+				t.Fatalf("mode %d: %s %s = %d %q, want 503", mode, req[0], req[1], resp.StatusCode, body)
+			}
 			// Each command is bounded by the timeout: a connect that
 			// succeeds, then a read that never answers.
 			if d := time.Since(start); d > 3*timeout+500*time.Millisecond {
@@ -78,12 +80,12 @@ func TestOutageKeepsStoredSession(t *testing.T) {
 			}
 		}
 		px.set(forward)
-		want(t, b, "GET", web.URL+"/get/user", 200, "alice")
-		want(t, b, "GET", web.URL+"/get/n", 200, "1")
+		b.Expect("GET", "/get/user", 200, "alice")
+		b.Expect("GET", "/get/n", 200, "1")
 	}
 	// And straight from the server: nothing was overwritten.
 	direct := open(t, srv)
-	r, err := direct.Load(context.Background(), storeKey(t, b, web.URL))
+	r, err := direct.Load(context.Background(), storeKey(t, b))
 	if err != nil || len(r.Data) == 0 {
 		t.Fatalf("the stored session after the outage: %v", err)
 	}

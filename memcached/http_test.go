@@ -4,11 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -16,13 +11,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/internal/testapp"
 	"github.com/sessionware/sessions/internal/testserver"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
 
 // app is a Gin engine with session handlers, served over real HTTP.
-func app(t testing.TB, store sessions.Store, opts ...sessions.Option) *httptest.Server {
+func app(t testing.TB, store sessions.Store, opts ...sessions.Option) *testapp.App {
 	r := gin.New()
 	r.Use(sessions.Sessions("sid", store, opts...))
 	r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
@@ -35,51 +31,16 @@ func app(t testing.TB, store sessions.Store, opts ...sessions.Option) *httptest.
 		sessions.Default(c).Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
 		c.String(200, "ok")
 	})
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func browser(t testing.TB) *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
-}
-
-func call(c *http.Client, method, url string) (int, string, error) {
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
-}
-
-func want(t *testing.T, c *http.Client, method, url string, status int, body string) {
-	t.Helper()
-	gotStatus, gotBody, err := call(c, method, url)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	if gotStatus != status || (body != "" && gotBody != body) {
-		t.Fatalf("%s %s = %d %q, want %d %q", method, url, gotStatus, gotBody, status, body)
-	}
+	return testapp.New(t, r)
 }
 
 func TestHTTPLongLifetime(t *testing.T) {
 	srv := testserver.Memcached(t)
 	web := app(t, open(t, srv), sessions.WithLifetime(60*24*time.Hour))
-	b := browser(t)
-	want(t, b, "POST", web.URL+"/set/user/alice", 200, "ok")
+	b := web.Browser
+	b.Expect("POST", "/set/user/alice", 200, "ok")
 	time.Sleep(1100 * time.Millisecond)
-	want(t, b, "GET", web.URL+"/get/user", 200, "alice")
+	b.Expect("GET", "/get/user", 200, "alice")
 }
 
 // fakeClock is a clock that tests move by hand, shared by the middleware
@@ -109,10 +70,10 @@ func TestSlidingIdleExpiryRoundTrips(t *testing.T) {
 	store.Client().DialContext = rec.dial
 	const idle = 30 * time.Minute // refreshed at most once a minute
 	web := app(t, store, sessions.WithIdleTimeout(idle), sessions.WithClock(clock.Now))
-	b := browser(t)
+	b := web.Browser
 	step := func(what, method, path, body string, verbs ...string) {
 		t.Helper()
-		want(t, b, method, web.URL+path, 200, body)
+		b.Expect(method, path, 200, body)
 		if got := rec.take(); !slices.Equal(got, verbs) {
 			t.Fatalf("%s: memcached commands %q, want %q", what, got, verbs)
 		}
@@ -124,7 +85,7 @@ func TestSlidingIdleExpiryRoundTrips(t *testing.T) {
 	step("untouched", "GET", "/untouched", "hi")
 	clock.Add(time.Minute)
 	step("read, refresh due", "GET", "/get/user", "alice", "gets", "gat", "append")
-	if ttl := rawTTL(t, srv.Addr, "session:"+storeKey(t, b, web.URL)); ttl < idle-5*time.Second || ttl > idle+5*time.Second {
+	if ttl := rawTTL(t, srv.Addr, "session:"+storeKey(t, b)); ttl < idle-5*time.Second || ttl > idle+5*time.Second {
 		t.Fatalf("after the touch memcached keeps the session for %v, want about %v", ttl, idle)
 	}
 	clock.Add(10 * time.Second)
@@ -145,24 +106,18 @@ func TestSlidingIdleExpiryRoundTrips(t *testing.T) {
 
 // storeKey returns the store key of the browser's session: the SHA-256 of
 // the raw ID, as the middleware derives it.
-func storeKey(t *testing.T, b *http.Client, rawURL string) string {
+func storeKey(t *testing.T, b *testapp.Browser) string {
 	t.Helper()
-	u, err := url.Parse(rawURL)
+	id := b.Cookie("sid")
+	if id == "" {
+		t.Fatal("the browser has no session cookie")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range b.Jar.Cookies(u) {
-		if c.Name == "sid" {
-			raw, err := base64.RawURLEncoding.DecodeString(c.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum := sha256.Sum256(raw)
-			return base64.RawURLEncoding.EncodeToString(sum[:])
-		}
-	}
-	t.Fatal("the browser has no session cookie")
-	return ""
+	sum := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Touches change the CAS unique (the stamp is appended): concurrent
@@ -174,8 +129,8 @@ func TestTouchesRacingUpdatesLoseNothing(t *testing.T) {
 	rec := &recorder{}
 	store.Client().DialContext = rec.dial
 	web := app(t, store, sessions.WithIdleTimeout(4*time.Minute), sessions.WithClock(clock.Now)) // refresh every minute
-	b := browser(t)
-	want(t, b, "POST", web.URL+"/incr", 200, "ok")
+	b := web.Browser
+	b.Expect("POST", "/incr", 200, "ok")
 	const rounds, perRound = 5, 10
 	var verbs []string
 	for range rounds {
@@ -186,9 +141,9 @@ func TestTouchesRacingUpdatesLoseNothing(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				status, _, err := call(b, method, web.URL+path)
-				if err == nil && status != 200 {
-					err = fmt.Errorf("%s %s = %d", method, path, status)
+				resp, _, err := b.Send(method, path)
+				if err == nil && resp.StatusCode != 200 {
+					err = fmt.Errorf("%s %s = %d", method, path, resp.StatusCode)
 				}
 				errs <- err
 			}()
@@ -216,7 +171,7 @@ func TestTouchesRacingUpdatesLoseNothing(t *testing.T) {
 			}
 		}
 	}
-	want(t, b, "GET", web.URL+"/get/n", 200, fmt.Sprint(1+rounds*perRound))
+	b.Expect("GET", "/get/n", 200, fmt.Sprint(1+rounds*perRound))
 	verbs = append(verbs, rec.take()...)
 	if !slices.Contains(verbs, "append") || slices.Contains(verbs, "set") {
 		t.Fatalf("commands sent: %q; want touches (append) and never a set", verbs)

@@ -139,8 +139,8 @@ func TestSelectorSpreadsEvenly(t *testing.T) {
 func TestTwoAppsShareOneServer(t *testing.T) {
 	srv := testserver.Memcached(t)
 	web1, web2 := app(t, open(t, srv)), app(t, open(t, srv))
-	b := browser(t) // cookies are per host, not per port: both apps see the session
-	want(t, b, "POST", web1.URL+"/incr", 200, "ok")
+	b := web1.Browser // cookies are per host, not per port: both apps see the session
+	b.Expect("POST", "/incr", 200, "ok")
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
 	for i := range 50 {
@@ -151,11 +151,7 @@ func TestTwoAppsShareOneServer(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status, body, err := call(b, "POST", url+"/incr")
-			if err == nil && (status != 200 || body != "ok") {
-				err = fmt.Errorf("POST /incr = %d %q", status, body)
-			}
-			errs <- err
+			errs <- b.Try("POST", url+"/incr", 200, "ok")
 		}()
 	}
 	wg.Wait()
@@ -165,6 +161,6 @@ func TestTwoAppsShareOneServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want(t, b, "GET", web2.URL+"/get/n", 200, "51")
-	want(t, b, "GET", web1.URL+"/get/n", 200, "51")
+	b.Expect("GET", web2.URL+"/get/n", 200, "51")
+	b.Expect("GET", "/get/n", 200, "51")
 }

@@ -22,6 +22,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/internal/testapp"
 	"github.com/sessionware/sessions/internal/testserver"
 	"github.com/sessionware/sessions/redis"
 	"github.com/sessionware/sessions/storetest"
@@ -217,68 +218,25 @@ func (l *commandLog) lastKey() string {
 	return l.keys[len(l.keys)-1]
 }
 
-// app is a Gin engine with a session, driven in process.
-type app struct {
-	*gin.Engine
-	cookie string
-	mu     sync.Mutex
-	errs   string // the errors the last request recorded
-}
-
-func newApp(store sessions.Store, opts ...sessions.Option) *app {
-	a := &app{}
-	r := gin.New()
-	r.Use(func(c *gin.Context) {
-		c.Next()
-		a.mu.Lock()
-		a.errs = c.Errors.String()
-		a.mu.Unlock()
-	})
-	r.Use(sessions.Sessions("sid", store, opts...))
-	r.GET("/untouched", func(c *gin.Context) { c.String(200, "hi") })
-	r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
-	r.POST("/set/:key/:value", func(c *gin.Context) {
-		sessions.Default(c).Set(c.Param("key"), c.Param("value"))
-		c.String(200, "ok")
-	})
-	r.POST("/incr", func(c *gin.Context) {
-		sessions.Default(c).Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
-		c.String(200, "ok")
-	})
-	a.Engine = r
-	return a
-}
-
-// do serves one request with the app's cookie and keeps the cookie the
-// response sets.
-func (a *app) do(method, path string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
-	if a.cookie != "" {
-		req.Header.Set("Cookie", "sid="+a.cookie)
-	}
-	w := httptest.NewRecorder()
-	a.ServeHTTP(w, req)
-	for _, c := range w.Result().Cookies() {
-		if c.Name == "sid" {
-			a.cookie = c.Value
+// newApp serves session handlers on store over real HTTP, and the routes
+// extra adds if not nil; the app's own browser keeps the cookie "sid".
+func newApp(t *testing.T, store sessions.Store, extra func(r *gin.Engine), opts ...sessions.Option) *testapp.App {
+	return testapp.NewGin(t, func(r *gin.Engine) {
+		r.Use(sessions.Sessions("sid", store, opts...))
+		r.GET("/untouched", func(c *gin.Context) { c.String(200, "hi") })
+		r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
+		r.POST("/set/:key/:value", func(c *gin.Context) {
+			sessions.Default(c).Set(c.Param("key"), c.Param("value"))
+			c.String(200, "ok")
+		})
+		r.POST("/incr", func(c *gin.Context) {
+			sessions.Default(c).Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
+			c.String(200, "ok")
+		})
+		if extra != nil {
+			extra(r)
 		}
-	}
-	return w
-}
-
-func (a *app) lastErrors() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.errs
-}
-
-func (a *app) expect(t *testing.T, method, path string, code int, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	w := a.do(method, path)
-	if w.Code != code || body != "" && w.Body.String() != body {
-		t.Fatalf("%s %s = %d %q, want %d %q; errors: %s", method, path, w.Code, w.Body.String(), code, body, a.lastErrors())
-	}
-	return w
+	})
 }
 
 // clock is a settable offset from the real time, for WithClock.
@@ -303,7 +261,7 @@ func TestRoundTrips(t *testing.T) {
 	log.take()
 	var clk clock
 	clk.set(-3 * time.Minute) // the session is saved 3 minutes "ago"
-	a := newApp(redis.New(client), sessions.WithIdleTimeout(10*time.Minute), sessions.WithClock(clk.now))
+	a := newApp(t, redis.New(client), nil, sessions.WithIdleTimeout(10*time.Minute), sessions.WithClock(clk.now))
 
 	check := func(what string, want ...string) {
 		t.Helper()
@@ -314,41 +272,41 @@ func TestRoundTrips(t *testing.T) {
 
 	// The server has not seen the script yet: EVALSHA fails once and EVAL
 	// loads it.
-	a.expect(t, "POST", "/set/user/alice", 200, "ok")
+	a.Expect("POST", "/set/user/alice", 200, "ok")
 	check("the first save on a fresh server", "evalsha", "eval")
 
-	other := newApp(redis.New(client))
-	other.expect(t, "POST", "/set/user/bob", 200, "ok")
+	other := newApp(t, redis.New(client), nil)
+	other.Expect("POST", "/set/user/bob", 200, "ok")
 	check("a new session", "evalsha")
 
-	a.expect(t, "GET", "/untouched", 200, "hi")
+	a.Expect("GET", "/untouched", 200, "hi")
 	check("an untouched session")
 
-	a.expect(t, "GET", "/get/user", 200, "alice")
+	a.Expect("GET", "/get/user", 200, "alice")
 	check("a read", "hmget")
 
-	a.expect(t, "POST", "/set/user/carol", 200, "ok")
+	a.Expect("POST", "/set/user/carol", 200, "ok")
 	check("a write", "hmget", "evalsha")
 
-	a.expect(t, "POST", "/set/user/carol", 200, "ok")
+	a.Expect("POST", "/set/user/carol", 200, "ok")
 	check("an unchanged write", "hmget")
 
 	// Three minutes later by the middleware's clock the idle deadline is
 	// due for a push: one touch script (the first loads it).
 	clk.set(-3 * time.Minute)
-	a.expect(t, "POST", "/set/user/dave", 200, "ok")
+	a.Expect("POST", "/set/user/dave", 200, "ok")
 	log.take()
 	clk.set(0)
-	a.expect(t, "GET", "/get/user", 200, "dave")
+	a.Expect("GET", "/get/user", 200, "dave")
 	check("the first touch on a fresh server", "hmget", "evalsha", "eval")
-	a.expect(t, "GET", "/get/user", 200, "dave")
+	a.Expect("GET", "/get/user", 200, "dave")
 	check("a read right after a touch", "hmget")
 
 	clk.set(-3 * time.Minute)
-	a.expect(t, "POST", "/set/user/erin", 200, "ok")
+	a.Expect("POST", "/set/user/erin", 200, "ok")
 	log.take()
 	clk.set(0)
-	a.expect(t, "GET", "/get/user", 200, "erin")
+	a.Expect("GET", "/get/user", 200, "erin")
 	check("a read that touches", "hmget", "evalsha")
 }
 
@@ -538,15 +496,13 @@ func TestTTLMatchesMiddleware(t *testing.T) {
 			t.Errorf("%s = %v, want %v (at most 2s less)", what, got, want)
 		}
 	}
-	maxAge := func(w *httptest.ResponseRecorder) time.Duration {
+	maxAge := func(resp *http.Response) time.Duration {
 		t.Helper()
-		for _, c := range w.Result().Cookies() {
-			if c.Name == "sid" {
-				return time.Duration(c.MaxAge) * time.Second
-			}
+		c, set := testapp.SetCookie(resp, "sid")
+		if !set {
+			t.Fatal("no cookie")
 		}
-		t.Fatal("no cookie")
-		return 0
+		return time.Duration(c.MaxAge) * time.Second
 	}
 
 	t.Run("Store", func(t *testing.T) {
@@ -562,37 +518,37 @@ func TestTTLMatchesMiddleware(t *testing.T) {
 	})
 	t.Run("Lifetime", func(t *testing.T) {
 		var clk clock
-		a := newApp(redis.New(client), sessions.WithLifetime(2*time.Hour), sessions.WithClock(clk.now))
+		a := newApp(t, redis.New(client), nil, sessions.WithLifetime(2*time.Hour), sessions.WithClock(clk.now))
 		clk.set(-90 * time.Minute) // created 90 minutes ago
-		w := a.expect(t, "POST", "/set/user/alice", 200, "ok")
+		resp := a.Expect("POST", "/set/user/alice", 200, "ok")
 		near("PTTL of a new session", pttl(), 2*time.Hour)
-		near("its cookie's Max-Age", maxAge(w), 2*time.Hour)
+		near("its cookie's Max-Age", maxAge(resp), 2*time.Hour)
 		clk.set(0)
-		a.expect(t, "POST", "/set/user/bob", 200, "ok")
+		a.Expect("POST", "/set/user/bob", 200, "ok")
 		near("PTTL 90 minutes later", pttl(), 30*time.Minute)
 	})
 	t.Run("IdleTimeout", func(t *testing.T) {
 		var clk clock
-		a := newApp(redis.New(client), sessions.WithLifetime(24*time.Hour),
+		a := newApp(t, redis.New(client), nil, sessions.WithLifetime(24*time.Hour),
 			sessions.WithIdleTimeout(20*time.Minute), sessions.WithClock(clk.now))
 		clk.set(-5 * time.Minute)
-		a.expect(t, "POST", "/set/user/alice", 200, "ok")
+		a.Expect("POST", "/set/user/alice", 200, "ok")
 		near("PTTL of a new session", pttl(), 20*time.Minute)
 		// Five minutes later the read pushes the deadline with a touch.
 		clk.set(0)
-		a.expect(t, "GET", "/get/user", 200, "alice")
+		a.Expect("GET", "/get/user", 200, "alice")
 		near("PTTL after a touch", pttl(), 20*time.Minute)
-		a.expect(t, "POST", "/set/user/bob", 200, "ok")
+		a.Expect("POST", "/set/user/bob", 200, "ok")
 		near("PTTL after a save", pttl(), 20*time.Minute)
 	})
 	t.Run("IdleTimeoutNearTheEndOfTheLifetime", func(t *testing.T) {
 		var clk clock
-		a := newApp(redis.New(client), sessions.WithLifetime(time.Hour),
+		a := newApp(t, redis.New(client), nil, sessions.WithLifetime(time.Hour),
 			sessions.WithIdleTimeout(20*time.Minute), sessions.WithClock(clk.now))
 		// Created 55 minutes ago and used every 15 minutes since.
 		for i, ago := range []time.Duration{55, 40, 25, 10, 0} {
 			clk.set(-ago * time.Minute)
-			a.expect(t, "POST", "/set/n/"+strconv.Itoa(i), 200, "ok")
+			a.Expect("POST", "/set/n/"+strconv.Itoa(i), 200, "ok")
 		}
 		near("PTTL with 5 minutes of lifetime left", pttl(), 5*time.Minute)
 	})
@@ -629,59 +585,62 @@ func serverDown(t *testing.T, newStore func(addr string) sessions.Store) {
 	// Append-only file synced on every write, so that the data survives
 	// the kill and the restart.
 	srv := testserver.Redis(t, "--appendonly", "yes", "--appendfsync", "always", "--dir", t.TempDir())
-	a := newApp(newStore(srv.Addr))
-	a.Engine.POST("/stop-then-set/:value", func(c *gin.Context) {
-		s := sessions.Default(c)
-		_ = s.Get("user") // loaded while the server is up
-		srv.Stop()
-		s.Set("user", c.Param("value"))
-		c.String(200, "ok")
+	a := newApp(t, newStore(srv.Addr), func(r *gin.Engine) {
+		r.POST("/stop-then-set/:value", func(c *gin.Context) {
+			s := sessions.Default(c)
+			_ = s.Get("user") // loaded while the server is up
+			srv.Stop()
+			s.Set("user", c.Param("value"))
+			c.String(200, "ok")
+		})
 	})
-	a.expect(t, "POST", "/set/user/alice", 200, "ok")
-	a.expect(t, "GET", "/get/user", 200, "alice")
+	a.Expect("POST", "/set/user/alice", 200, "ok")
+	a.Expect("GET", "/get/user", 200, "alice")
 
 	srv.Stop()
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/get/user"}, {"POST", "/set/user/mallory"}, {"POST", "/incr"},
 	} {
 		start := time.Now()
-		w := a.do(req.method, req.path)
-		if w.Code != http.StatusServiceUnavailable {
-			t.Fatalf("%s %s with the server down = %d %q, want 503", req.method, req.path, w.Code, w.Body.String())
+		resp, body := a.Do(req.method, req.path)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("%s %s with the server down = %d %q, want 503", req.method, req.path, resp.StatusCode, body)
 		}
 		t.Logf("%s %s failed in %v", req.method, req.path, time.Since(start))
 		if d := time.Since(start); d > time.Second {
 			t.Errorf("%s %s took %v to fail, want well under 1s", req.method, req.path, d)
 		}
-		if sc := w.Header().Get("Set-Cookie"); sc != "" {
+		if sc := resp.Header.Get("Set-Cookie"); sc != "" {
 			t.Errorf("%s %s with the server down set a cookie: %q", req.method, req.path, sc)
 		}
 	}
 	// Untouched requests do not need the server.
-	a.expect(t, "GET", "/untouched", 200, "hi")
+	a.Expect("GET", "/untouched", 200, "hi")
 
 	srv.Start()
 	waitUp(t, a)
-	a.expect(t, "GET", "/get/user", 200, "alice")
+	a.Expect("GET", "/get/user", 200, "alice")
 
 	// The server goes away between load and save.
-	w := a.do("POST", "/stop-then-set/mallory")
-	if w.Code != http.StatusServiceUnavailable {
-		t.Fatalf("a save with the server down = %d %q, want 503", w.Code, w.Body.String())
+	if resp, body := a.Do("POST", "/stop-then-set/mallory"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a save with the server down = %d %q, want 503", resp.StatusCode, body)
 	}
 	srv.Start()
 	waitUp(t, a)
-	a.expect(t, "GET", "/get/user", 200, "alice")
-	a.expect(t, "POST", "/set/user/bob", 200, "ok")
-	a.expect(t, "GET", "/get/user", 200, "bob")
+	a.Expect("GET", "/get/user", 200, "alice")
+	a.Expect("POST", "/set/user/bob", 200, "ok")
+	a.Expect("GET", "/get/user", 200, "bob")
 }
 
 // waitUp waits until the restarted server has loaded its data and answers
 // the app (it refuses commands with LOADING while it reads its file).
-func waitUp(t *testing.T, a *app) {
+func waitUp(t *testing.T, a *testapp.App) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for a.do("GET", "/get/user").Code != 200 {
+	for {
+		if resp, _ := a.Do("GET", "/get/user"); resp.StatusCode == 200 {
+			return
+		}
 		if time.Now().After(deadline) {
 			t.Fatal("the app did not recover within 5s of the server's restart")
 		}
@@ -831,10 +790,9 @@ func TestNewPanics(t *testing.T) {
 // over real HTTP, as two browser tabs would: none is lost.
 func TestConcurrentRequests(t *testing.T) {
 	srv := testserver.Redis(t)
-	a := newApp(redis.New(newClient(t, srv.Addr)))
-	a.expect(t, "POST", "/incr", 200, "ok")
-	hs := httptest.NewServer(a.Engine)
-	defer hs.Close()
+	a := newApp(t, redis.New(newClient(t, srv.Addr)), nil)
+	a.Expect("POST", "/incr", 200, "ok")
+	stranger, id := a.Stranger(), a.Cookie("sid") // another tab of the browser
 	const n = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -842,14 +800,11 @@ func TestConcurrentRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", hs.URL+"/incr", nil)
-			req.Header.Set("Cookie", "sid="+a.cookie)
-			resp, err := http.DefaultClient.Do(req)
+			resp, _, err := stranger.Send("POST", "/incr", testapp.WithCookie("sid", id))
 			if err != nil {
 				errs <- err
 				return
 			}
-			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				errs <- fmt.Errorf("status %d", resp.StatusCode)
 			}
@@ -860,25 +815,25 @@ func TestConcurrentRequests(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	a.expect(t, "GET", "/get/n", 200, strconv.Itoa(n+1))
+	a.Expect("GET", "/get/n", 200, strconv.Itoa(n+1))
 }
 
 // TestCancelledContext: a request whose context ends before the
 // session loads gets an error, not an empty session.
 func TestCancelledContext(t *testing.T) {
 	srv := testserver.Redis(t)
-	a := newApp(redis.New(newClient(t, srv.Addr)))
-	a.expect(t, "POST", "/set/user/alice", 200, "ok")
+	a := newApp(t, redis.New(newClient(t, srv.Addr)), nil)
+	a.Expect("POST", "/set/user/alice", 200, "ok")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req := httptest.NewRequest("GET", "/get/user", nil).WithContext(ctx)
-	req.Header.Set("Cookie", "sid="+a.cookie)
+	req.Header.Set("Cookie", "sid="+a.Cookie("sid"))
 	w := httptest.NewRecorder()
-	a.ServeHTTP(w, req)
+	a.Config.Handler.ServeHTTP(w, req) // in process: a cancelled request cannot be sent
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("a cancelled request = %d %q, want 503", w.Code, w.Body.String())
 	}
-	a.expect(t, "GET", "/get/user", 200, "alice")
+	a.Expect("GET", "/get/user", 200, "alice")
 }
 
 func TestOpenRefusesAmbiguousUserInfo(t *testing.T) {
