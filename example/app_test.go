@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/backends"
+	"github.com/sessionware/sessions/internal/testapp"
 	"github.com/sessionware/sessions/internal/testserver"
 )
 
@@ -85,8 +84,8 @@ func (r *cookieRecorder) seen() []string {
 
 // harness is the app served over real HTTP on a loopback port.
 type harness struct {
+	*testapp.App
 	t      *testing.T
-	srv    *httptest.Server
 	logs   *syncBuffer
 	cookie *cookieRecorder
 }
@@ -97,9 +96,9 @@ func serve(t *testing.T, store sessions.Backend) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}, cookie: &cookieRecorder{next: http.DefaultTransport, values: map[string]bool{}}}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.srv = httptest.NewServer(newApp(store, logger))
+	h.App = testapp.New(t, newApp(store, logger))
 	t.Cleanup(func() {
-		h.srv.Close()
+		h.Close() // before the App's own clean-up: every request is logged then
 		logs := h.logs.String()
 		for _, v := range h.cookie.seen() {
 			if strings.Contains(logs, v) {
@@ -117,20 +116,18 @@ func serve(t *testing.T, store sessions.Backend) *harness {
 
 // client returns a new browser-like client with its own cookie jar.
 func (h *harness) client() *client {
-	jar, _ := cookiejar.New(nil)
-	return &client{h: h, Client: &http.Client{
-		Jar:       jar,
-		Transport: h.cookie,
-		Timeout:   30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // see the 303s
-		},
-	}}
+	b := h.NewBrowser()
+	b.HTTP.Transport = h.cookie
+	b.HTTP.Timeout = 30 * time.Second
+	b.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // see the 303s
+	}
+	return &client{Browser: b, t: h.t}
 }
 
 type client struct {
-	h *harness
-	*http.Client
+	*testapp.Browser
+	t *testing.T
 }
 
 // response is an answer, body read.
@@ -142,27 +139,12 @@ type response struct {
 }
 
 func (c *client) do(method, path, contentType, body string) response {
-	c.h.t.Helper()
-	req, err := http.NewRequest(method, c.h.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		c.h.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		c.h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.h.t.Fatalf("%s %s: reading the body: %v", method, path, err)
-	}
-	r := response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	c.t.Helper()
+	resp, b := c.Do(method, path, testapp.WithBody(contentType, body))
+	r := response{status: resp.StatusCode, header: resp.Header, body: b}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(b, &r.json); err != nil {
-			c.h.t.Fatalf("%s %s: invalid JSON %q: %v", method, path, b, err)
+		if err := json.Unmarshal([]byte(b), &r.json); err != nil {
+			c.t.Fatalf("%s %s: invalid JSON %q: %v", method, path, b, err)
 		}
 	}
 	return r
@@ -180,23 +162,12 @@ func (c *client) get(path string) response { return c.do(http.MethodGet, path, "
 
 // session returns GET /api/session, failing the test unless it is a 200.
 func (c *client) session() map[string]any {
-	c.h.t.Helper()
+	c.t.Helper()
 	r := c.get("/api/session")
 	if r.status != http.StatusOK {
-		c.h.t.Fatalf("GET /api/session: %d %s", r.status, r.body)
+		c.t.Fatalf("GET /api/session: %d %s", r.status, r.body)
 	}
 	return r.json
-}
-
-// sessionCookie returns the client's session cookie value, or "".
-func (c *client) sessionCookie() string {
-	u, _ := url.Parse(c.h.srv.URL)
-	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == cookieName {
-			return ck.Value
-		}
-	}
-	return ""
 }
 
 func want(t *testing.T, what string, got, wanted any) {
@@ -284,7 +255,7 @@ func TestAPI(t *testing.T) {
 			c := h.client()
 
 			want(t, "anonymous session", c.session(), map[string]any{"user": nil, "cart": map[string]any{}, "flashes": []any{}})
-			if v := c.sessionCookie(); v != "" {
+			if v := c.Cookie(cookieName); v != "" {
 				t.Errorf("reading an empty session set a cookie %q", v)
 			}
 
@@ -292,7 +263,7 @@ func TestAPI(t *testing.T) {
 			want(t, "login status", r.status, http.StatusOK)
 			want(t, "login answer", r.json, map[string]any{"user": "alice"})
 			want(t, "login Cache-Control", r.header.Values("Cache-Control"), []string{"no-store"})
-			first := c.sessionCookie()
+			first := c.Cookie(cookieName)
 			if first == "" {
 				t.Fatal("login set no session cookie")
 			}
@@ -311,7 +282,7 @@ func TestAPI(t *testing.T) {
 			// Logging in again renews the session ID and keeps the cart
 			// (another user starts clean: TestAnotherUsersLoginStartsClean).
 			c.postJSON("/api/login", `{"username": "alice"}`)
-			if second := c.sessionCookie(); second == first {
+			if second := c.Cookie(cookieName); second == first {
 				t.Error("login did not renew the session ID")
 			}
 			s := c.session()
@@ -322,7 +293,7 @@ func TestAPI(t *testing.T) {
 			want(t, "logout", r.status, http.StatusOK)
 			want(t, "logout answer", r.json, map[string]any{})
 			want(t, "session after logout", c.session(), map[string]any{"user": nil, "cart": map[string]any{}, "flashes": []any{}})
-			if v := c.sessionCookie(); v != "" {
+			if v := c.Cookie(cookieName); v != "" {
 				t.Errorf("logout left the cookie %q", v)
 			}
 		})
@@ -335,12 +306,12 @@ func TestLogoutRevokesServerSide(t *testing.T) {
 	h := serve(t, open(t, backends.Config{Store: "memory://"}))
 	c := h.client()
 	c.postJSON("/api/login", `{"username": "alice"}`)
-	stolen := c.sessionCookie()
+	stolen := c.Cookie(cookieName)
 	c.postJSON("/api/logout", ``)
 
 	thief := h.client()
-	u, _ := url.Parse(h.srv.URL)
-	thief.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: stolen}})
+	u, _ := url.Parse(h.URL)
+	thief.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: stolen}})
 	want(t, "user with a cookie copied before logout", thief.session()["user"], nil)
 }
 
@@ -451,7 +422,7 @@ func TestBadInput(t *testing.T) {
 			c.postJSON("/api/cart", `{"item": "pencil", "qty": 2}`)
 			c.session() // consumes the welcome flash
 			before := c.session()
-			cookie := c.sessionCookie()
+			cookie := c.Cookie(cookieName)
 			writes := store.writes()
 
 			r := c.do(http.MethodPost, tc.path, tc.contentType, tc.body)
@@ -472,7 +443,7 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("bad input made %d writes to the store", n)
 			}
 			want(t, "session after bad input", c.session(), before)
-			want(t, "cookie after bad input", c.sessionCookie(), cookie)
+			want(t, "cookie after bad input", c.Cookie(cookieName), cookie)
 		})
 	}
 }
@@ -516,18 +487,15 @@ func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					body := fmt.Sprintf(`{"item": "new %d", "qty": 1}`, i)
-					req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/cart", strings.NewReader(body))
-					resp, err := c.Do(req)
+					resp, b, err := c.Send(http.MethodPost, "/api/cart", testapp.WithBody("", body))
 					if err != nil {
 						t.Error(err)
 						return
 					}
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
 					switch {
 					case resp.StatusCode == http.StatusOK:
 						ok.Add(1)
-					case resp.StatusCode == http.StatusBadRequest && strings.Contains(string(b), "the cart is full"):
+					case resp.StatusCode == http.StatusBadRequest && strings.Contains(b, "the cart is full"):
 						full.Add(1)
 					default:
 						t.Errorf("%d %s", resp.StatusCode, b)
@@ -586,14 +554,11 @@ func TestConcurrentCartAdds(t *testing.T) {
 			statuses := make(chan string, n)
 			for range n {
 				wg.Go(func() {
-					req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/cart", strings.NewReader(`{"item": "pencil", "qty": 1}`))
-					resp, err := c.Do(req)
+					resp, b, err := c.Send(http.MethodPost, "/api/cart", testapp.WithBody("", `{"item": "pencil", "qty": 1}`))
 					if err != nil {
 						statuses <- err.Error()
 						return
 					}
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
 					if resp.StatusCode != http.StatusOK {
 						statuses <- fmt.Sprintf("%d %s", resp.StatusCode, b)
 					}
@@ -627,7 +592,7 @@ func TestBackendDown(t *testing.T) {
 			c := h.client()
 			c.postJSON("/api/login", `{"username": "alice"}`)
 			c.postJSON("/api/cart", `{"item": "pencil", "qty": 2}`)
-			cookie := c.sessionCookie()
+			cookie := c.Cookie(cookieName)
 
 			srv.Stop()
 			for _, path := range []string{"/api/session", "/api/cart", "/api/login", "/api/logout"} {
@@ -651,7 +616,7 @@ func TestBackendDown(t *testing.T) {
 			if loc := r.header.Get("Location"); loc != "" {
 				t.Errorf("the 503 page redirects to %q", loc)
 			}
-			want(t, "cookie with the store down", c.sessionCookie(), cookie)
+			want(t, "cookie with the store down", c.Cookie(cookieName), cookie)
 
 			srv.Start() // empty: the sessions are gone, the app works again
 			deadline := time.Now().Add(10 * time.Second)
@@ -683,10 +648,10 @@ func TestCrossOrigin(t *testing.T) {
 		{"Sec-Fetch-Site": {"cross-site"}},
 		{"Origin": {"https://evil.example"}},
 	} {
-		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/login", strings.NewReader("username=mallory"))
+		req, _ := http.NewRequest(http.MethodPost, h.URL+"/login", strings.NewReader("username=mallory"))
 		req.Header = hdr
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := c.Do(req)
+		resp, err := c.HTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -705,7 +670,7 @@ func TestLogs(t *testing.T) {
 	h := serve(t, open(t, backends.Config{Store: "memory://"}))
 	c := h.client()
 	c.postJSON("/api/login", `{"username": "alice"}`)
-	id := c.sessionCookie()
+	id := c.Cookie(cookieName)
 	c.get("/?token=secret-query")
 	c.postJSON("/api/cart", `{"item": "pencil", "qty": 0}`)
 	c.postForm("/logout", nil)
@@ -736,15 +701,7 @@ func TestPanicIsLoggedWithoutHeaders(t *testing.T) {
 	logs := &syncBuffer{}
 	r := newApp(open(t, backends.Config{Store: "memory://"}), slog.New(slog.NewTextHandler(logs, nil)))
 	r.GET("/boom", func(c *gin.Context) { panic("boom") })
-	srv := httptest.NewServer(r)
-	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/boom", nil)
-	req.Header.Set("Cookie", cookieName+"=the-cookie-value")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := testapp.New(t, r).Stranger().Do(http.MethodGet, "/boom", testapp.WithCookie(cookieName, "the-cookie-value"))
 	want(t, "status after a panic", resp.StatusCode, http.StatusInternalServerError)
 	out := logs.String()
 	if !strings.Contains(out, "boom") || !strings.Contains(out, "status=500") {
@@ -772,7 +729,7 @@ func TestCookieTooLarge(t *testing.T) {
 		return b.String()
 	}
 	for i := range maxItems {
-		before, cookie := c.session(), c.sessionCookie()
+		before, cookie := c.session(), c.Cookie(cookieName)
 		item := name()
 		r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": %q, "qty": 1}`, item))
 		if r.status == http.StatusOK {
@@ -781,7 +738,7 @@ func TestCookieTooLarge(t *testing.T) {
 		want(t, "status of an add that does not fit", r.status, http.StatusBadRequest)
 		want(t, "error", r.json["error"], "the session is too large to keep, so this change was not saved")
 		want(t, "session after an add that does not fit", c.session(), before)
-		want(t, "cookie after an add that does not fit", c.sessionCookie(), cookie)
+		want(t, "cookie after an add that does not fit", c.Cookie(cookieName), cookie)
 
 		r = c.postForm("/cart", url.Values{"item": {item}, "qty": {"1"}})
 		want(t, "form status of an add that does not fit", r.status, http.StatusBadRequest)

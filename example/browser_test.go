@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/sessionware/sessions/internal/testapp"
 )
 
 // chromium returns the path of the browser, failing (never skipping) the
@@ -70,8 +71,7 @@ func TestBrowser(t *testing.T) {
 	for _, b := range []backendCase{memoryBackend(), cookieBackend()} {
 		t.Run(b.name, func(t *testing.T) {
 			logs := &syncBuffer{}
-			srv := httptest.NewServer(newApp(b.open(t), slog.New(slog.NewTextHandler(logs, nil))))
-			defer srv.Close()
+			srv := testapp.New(t, newApp(b.open(t), slog.New(slog.NewTextHandler(logs, nil))))
 			ctx := browser(t)
 
 			fail := func(step string, err error) {

@@ -35,11 +35,15 @@ func WithCookie(name, value string) Option {
 	return func(r *http.Request) { r.Header.Set("Cookie", name+"="+value) }
 }
 
-// WithBody sends body, of type contentType (none if empty).
+// WithBody sends body, with the Content-Type contentType unless empty.
 func WithBody(contentType, body string) Option {
 	return func(r *http.Request) {
-		r.Body = io.NopCloser(strings.NewReader(body))
 		r.ContentLength = int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+		r.Body, _ = r.GetBody()
+		if body == "" {
+			r.Body = http.NoBody
+		}
 		if contentType != "" {
 			r.Header.Set("Content-Type", contentType)
 		}
