@@ -46,6 +46,7 @@ type Held struct {
 	done chan sent
 }
 
+// sent is what a held request's client got.
 type sent struct {
 	resp *http.Response
 	body string
@@ -93,6 +94,7 @@ func (b *Browser) While(g *Gate, method, target string, meanwhile func()) (*http
 	return h.Finish()
 }
 
+// describe says how a request that should have parked ended.
 func describe(s sent) any {
 	if s.err != nil {
 		return s.err

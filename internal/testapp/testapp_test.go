@@ -2,6 +2,7 @@ package testapp
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -60,10 +61,12 @@ func TestWithBody(t *testing.T) {
 // sees the parked one finish last.
 func TestGateOrdersRequests(t *testing.T) {
 	g := NewGate()
+	var mu sync.Mutex
 	var order []string
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
 	a := NewGin(t, func(r *gin.Engine) {
-		r.POST("/slow", func(c *gin.Context) { g.Park(); order = append(order, "slow"); c.String(200, "slow") })
-		r.POST("/fast", func(c *gin.Context) { order = append(order, "fast"); c.String(200, "fast") })
+		r.POST("/slow", func(c *gin.Context) { g.Park(); note("slow"); c.String(200, "slow") })
+		r.POST("/fast", func(c *gin.Context) { note("fast"); c.String(200, "fast") })
 	})
 	resp, body := a.While(g, "POST", "/slow", func() { a.Expect("POST", "/fast", 200, "fast") })
 	if resp.StatusCode != 200 || body != "slow" || len(order) != 2 || order[0] != "fast" {
