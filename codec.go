@@ -107,13 +107,15 @@ func (binaryCodec) Marshal(v any) ([]byte, error) {
 	return appendValue(make([]byte, 0, 32), v)
 }
 
+// Unmarshal checks data whole before it allocates anything (see
+// codec_decode.go).
 func (binaryCodec) Unmarshal(data []byte) (any, error) {
 	d := decoder{buf: data}
-	v, err := d.anyValue(0)
-	if err == nil && len(d.buf) != 0 {
-		err = ErrMalformed
+	if err := d.checkAny(0); err != nil || len(d.buf) != 0 {
+		return nil, ErrMalformed
 	}
-	return v, err
+	d = decoder{buf: data}
+	return d.anyValue(0)
 }
 
 func (binaryCodec) UnmarshalInto(data []byte, ptr any) error {

@@ -8,9 +8,40 @@ import (
 	"time"
 )
 
+// Decoding untrusted bytes (a record from a store someone else can write,
+// a sealed cookie whose key leaked) takes two passes. The first, check,
+// walks the whole value and allocates nothing: lengths and counts must
+// fit in the bytes that follow, scalars must be in range, nesting is
+// bounded. Only then does the second pass build the value, with slices of
+// exactly the size the first pass saw (a count is trusted once its
+// elements were read) and maps that grow as their keys come (a duplicate
+// key, which the encoder never writes, is an error). So garbage costs no
+// allocation, and a valid value costs what its Go form costs.
+//
+// Go keeps every type that reflect makes for good, so descriptors may
+// only name a bounded set of types: exact types for up to maxTyped levels
+// of slices and maps over the scalars (map[string][]int, [][]string); a
+// container deeper than that comes back as []any or map[K]any, holding
+// exact values of the levels inside.
+
+// maxTyped is how many levels of slices and maps a decoded value keeps as
+// exact Go types.
+const maxTyped = 2
+
+var (
+	typeSliceAny = reflect.TypeFor[[]any]()
+	mapAnyTypes  [tString + 1]reflect.Type // map[K]any for each key tag
+)
+
+func init() {
+	for tag := tBool; tag <= tString; tag++ {
+		mapAnyTypes[tag] = reflect.MapOf(scalarTypes[tag], typeAny)
+	}
+}
+
 // decoder reads the default codec's format. Every read checks bounds and
 // every length is checked against the bytes left, so garbage yields
-// ErrMalformed and never a panic or a huge allocation.
+// ErrMalformed and never a panic.
 type decoder struct{ buf []byte }
 
 func (d *decoder) byte() (byte, error) {
@@ -73,7 +104,154 @@ func (d *decoder) count() (n int, isNil bool, err error) {
 	return int(c - 1), false, nil
 }
 
-// anyValue reads a descriptor and the payload it describes.
+// descriptor reads a descriptor and returns its bytes, which the other
+// functions interpret: a scalar tag or tAny; tSlice and the element's
+// descriptor; tMap, the key's scalar tag and the element's descriptor.
+func (d *decoder) descriptor(depth int) ([]byte, error) {
+	start := d.buf
+	for ; ; depth++ {
+		if depth > maxDepth {
+			return nil, ErrMalformed
+		}
+		tag, err := d.byte()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case tag >= tBool && tag <= tDuration, tag == tAny:
+			return start[:len(start)-len(d.buf)], nil
+		case tag == tSlice:
+		case tag == tMap:
+			if k, err := d.byte(); err != nil || k < tBool || k > tString {
+				return nil, ErrMalformed
+			}
+		default:
+			return nil, ErrMalformed
+		}
+	}
+}
+
+// elem returns the element descriptor of a slice or map descriptor.
+func elem(desc []byte) []byte {
+	if desc[0] == tMap {
+		return desc[2:]
+	}
+	return desc[1:]
+}
+
+// typeOf returns the Go type that values of the (checked) descriptor desc
+// decode to, and how many levels of exact slices and maps it has.
+func typeOf(desc []byte) (reflect.Type, int) {
+	switch desc[0] {
+	case tAny:
+		return typeAny, 0
+	case tSlice, tMap:
+		e, levels := typeOf(elem(desc))
+		if levels >= maxTyped {
+			if desc[0] == tSlice {
+				return typeSliceAny, 0
+			}
+			return mapAnyTypes[desc[1]], 0
+		}
+		if desc[0] == tSlice {
+			return reflect.SliceOf(e), levels + 1
+		}
+		return reflect.MapOf(scalarTypes[desc[1]], e), levels + 1
+	}
+	return scalarTypes[desc[0]], 0
+}
+
+// checkAny walks a value with its descriptor (or nil, or JSON) without
+// allocating.
+func (d *decoder) checkAny(depth int) error {
+	if depth > maxDepth {
+		return ErrMalformed
+	}
+	if len(d.buf) > 0 {
+		switch d.buf[0] {
+		case tNil:
+			d.buf = d.buf[1:]
+			return nil
+		case tJSON:
+			d.buf = d.buf[1:]
+			raw, err := d.bytes()
+			if err != nil || !json.Valid(raw) {
+				return ErrMalformed
+			}
+			return nil
+		}
+	}
+	desc, err := d.descriptor(depth)
+	if err != nil {
+		return err
+	}
+	return d.checkPayload(desc, depth)
+}
+
+// checkPayload walks a payload of the descriptor desc without allocating.
+func (d *decoder) checkPayload(desc []byte, depth int) error {
+	if depth > maxDepth {
+		return ErrMalformed
+	}
+	var err error
+	switch tag := desc[0]; tag {
+	case tAny:
+		return d.checkAny(depth + 1)
+	case tBool:
+		var c byte
+		if c, err = d.byte(); err == nil && c > 1 {
+			err = ErrMalformed
+		}
+	case tInt, tInt8, tInt16, tInt32, tInt64, tDuration:
+		var x int64
+		if x, err = d.varint(); err == nil && reflect.Zero(scalarTypes[tag]).OverflowInt(x) {
+			err = ErrMalformed
+		}
+	case tUint, tUint8, tUint16, tUint32, tUint64:
+		var x uint64
+		if x, err = d.uvarint(); err == nil && reflect.Zero(scalarTypes[tag]).OverflowUint(x) {
+			err = ErrMalformed
+		}
+	case tFloat32:
+		_, err = d.fixed(4)
+	case tFloat64:
+		_, err = d.fixed(8)
+	case tString, tTime:
+		_, err = d.bytes()
+	case tBytes:
+		var set byte
+		if set, err = d.byte(); err == nil {
+			switch set {
+			case 0:
+			case 1:
+				_, err = d.bytes()
+			default:
+				err = ErrMalformed
+			}
+		}
+	case tSlice, tMap:
+		n, _, err := d.count()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if tag == tMap {
+				if err := d.checkPayload(desc[1:2], depth+1); err != nil {
+					return err
+				}
+			}
+			if err := d.checkPayload(elem(desc), depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		err = ErrMalformed
+	}
+	return err
+}
+
+// anyValue reads a descriptor and the payload it describes; the bytes have
+// been checked.
 func (d *decoder) anyValue(depth int) (any, error) {
 	if len(d.buf) > 0 {
 		// Fast paths for the common scalars.
@@ -102,52 +280,21 @@ func (d *decoder) anyValue(depth int) (any, error) {
 			return v, nil
 		}
 	}
-	t, err := d.descriptor(depth)
+	desc, err := d.descriptor(depth)
 	if err != nil {
 		return nil, err
 	}
+	t, _ := typeOf(desc)
 	v := reflect.New(t).Elem()
-	if err := d.payload(v, depth); err != nil {
+	if err := d.payload(desc, v, depth); err != nil {
 		return nil, err
 	}
 	return v.Interface(), nil
 }
 
-func (d *decoder) descriptor(depth int) (reflect.Type, error) {
-	if depth > maxDepth {
-		return nil, ErrMalformed
-	}
-	tag, err := d.byte()
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case tag >= tBool && tag <= tDuration:
-		return scalarTypes[tag], nil
-	case tag == tAny:
-		return typeAny, nil
-	case tag == tSlice:
-		e, err := d.descriptor(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		return reflect.SliceOf(e), nil
-	case tag == tMap:
-		k, err := d.byte()
-		if err != nil || k < tBool || k > tString {
-			return nil, ErrMalformed
-		}
-		e, err := d.descriptor(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		return reflect.MapOf(scalarTypes[k], e), nil
-	}
-	return nil, ErrMalformed
-}
-
-// payload decodes into v, whose type came from descriptor.
-func (d *decoder) payload(v reflect.Value, depth int) error {
+// payload decodes a payload of the descriptor desc into v, whose type is
+// typeOf(desc).
+func (d *decoder) payload(desc []byte, v reflect.Value, depth int) error {
 	if depth > maxDepth {
 		return ErrMalformed
 	}
@@ -178,6 +325,15 @@ func (d *decoder) payload(v reflect.Value, depth int) error {
 		v.Set(reflect.ValueOf(tm))
 		return nil
 	case typeAny:
+		if desc[0] != tAny { // a container too deep for an exact type
+			et, _ := typeOf(desc)
+			e := reflect.New(et).Elem()
+			if err := d.payload(desc, e, depth); err != nil {
+				return err
+			}
+			v.Set(e)
+			return nil
+		}
 		x, err := d.anyValue(depth + 1)
 		if err != nil {
 			return err
@@ -229,9 +385,9 @@ func (d *decoder) payload(v reflect.Value, depth int) error {
 		if err != nil || isNil {
 			return err
 		}
-		s := reflect.MakeSlice(t, n, n)
-		for i := 0; i < n; i++ {
-			if err := d.payload(s.Index(i), depth+1); err != nil {
+		s := reflect.MakeSlice(t, n, n) // n elements were read by check
+		for i := range n {
+			if err := d.payload(elem(desc), s.Index(i), depth+1); err != nil {
 				return err
 			}
 		}
@@ -241,14 +397,17 @@ func (d *decoder) payload(v reflect.Value, depth int) error {
 		if err != nil || isNil {
 			return err
 		}
-		m := reflect.MakeMapWithSize(t, n)
-		for i := 0; i < n; i++ {
+		m := reflect.MakeMap(t) // it grows as keys come: duplicates would not
+		for range n {
 			k := reflect.New(t.Key()).Elem()
-			if err := d.payload(k, depth+1); err != nil {
+			if err := d.payload(desc[1:2], k, depth+1); err != nil {
 				return err
 			}
+			if m.MapIndex(k).IsValid() {
+				return ErrMalformed // the encoder never writes a key twice
+			}
 			e := reflect.New(t.Elem()).Elem()
-			if err := d.payload(e, depth+1); err != nil {
+			if err := d.payload(elem(desc), e, depth+1); err != nil {
 				return err
 			}
 			m.SetMapIndex(k, e)

@@ -173,6 +173,10 @@ var mutations = []mutation{
 	{name: "a cookie path with ; accepted", file: "httpcookie.go", old: "c.path[0] != '/' || !cookieText(c.path)", new: "c.path[0] != '/'", pkgs: []string{"."}, run: "TestCookieAttributesThatWouldInjectPanicAtStartup"},
 	{name: "a __Host- cookie without Secure accepted", file: "httpcookie.go", old: "case strings.HasPrefix(name, \"__Host-\") && (!c.secure || c.path != \"/\" || c.domain != \"\"):", new: "case false:", pkgs: []string{"."}, run: "TestCookieNamePrefixes"},
 	{name: "a corrupt record answered 503", file: "load.go", old: "case errors.Is(err, ErrMalformed), errors.Is(err, ErrCorrupt):", new: "case errors.Is(err, ErrMalformed):", pkgs: []string{"."}, run: "TestACorruptRecordIsANewSessionNotAnOutage"},
+	{name: "decoding allocates before checking", file: "codec.go", old: "if err := d.checkAny(0); err != nil || len(d.buf) != 0 {", new: "if false {", pkgs: []string{"."}, run: "TestHostileInputIsRefusedWithoutAllocating"},
+	{name: "a map of duplicate keys accepted", file: "codec_decode.go", old: "if m.MapIndex(k).IsValid() {", new: "if false {", pkgs: []string{"."}, run: "TestDuplicateMapKeysAreRefused"},
+	{name: "a record with a key twice accepted", file: "record.go", old: "if len(d.buf) != 0 || duplicateKeys(keyBytes, n) {", new: "if len(d.buf) != 0 {", pkgs: []string{"."}, run: "TestHostileInputIsRefusedWithoutAllocating"},
+	{name: "exact types at any depth (types made from input, kept for good)", file: "codec_decode.go", old: "const maxTyped = 2", new: "const maxTyped = 64", pkgs: []string{"."}, run: "TestFreshDescriptorsKeepTheHeapFlat", timeout: "20s"},
 }
 
 func main() {
