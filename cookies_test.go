@@ -2,10 +2,14 @@ package sessions_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
@@ -120,5 +124,61 @@ func TestACorruptRecordIsANewSessionNotAnOutage(t *testing.T) {
 	resp := c.Stranger().Expect("POST", "/set/u/bob", 200, "ok", testapp.WithCookie("sid", old))
 	if ck, ok := testapp.SetCookie(resp, "sid"); !ok || ck.Value == old {
 		t.Fatalf("a write over a corrupt record: Set-Cookie %q, want a new ID", resp.Header["Set-Cookie"])
+	}
+}
+
+// recordWith hand-encodes a sealed session's record (format 1: created and
+// refreshed times, the ID, one key) holding value, the raw encoding of a
+// value: what an attacker who knows the cookie key could seal.
+func recordWith(id string, value []byte) []byte {
+	now := time.Now().UnixMilli()
+	b := []byte{1}
+	b = binary.AppendVarint(b, now)
+	b = binary.AppendVarint(b, now)
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	b = append(b, id...)
+	b = append(b, 1, 1, 'k')
+	b = binary.AppendUvarint(b, uint64(len(value)))
+	return append(b, value...)
+}
+
+// A leaked cookie key lets an attacker seal any record: a stream of them
+// with fresh type descriptors keeps the heap flat (decoding makes only a
+// bounded set of types).
+func TestSealedCookiesWithFreshDescriptorsKeepTheHeapFlat(t *testing.T) {
+	cs := newCookieStore(t)
+	a := newApp(t, cs, basicRoutes)
+	rng := rand.New(rand.NewPCG(3, 4))
+	const tSlice, tMap, tBool, tString, tDuration = 20, 21, 2, 15, 18 // the codec's tags
+	send := func(n int) {
+		for range n {
+			var v []byte
+			for range 3 + rng.IntN(12) {
+				if rng.IntN(2) == 0 {
+					v = append(v, tSlice)
+				} else {
+					v = append(v, tMap, byte(tBool+rng.IntN(tString-tBool+1)))
+				}
+			}
+			v = append(v, byte(tBool+rng.IntN(tDuration-tBool+1)), 0)
+			sealed, err := cs.Seal("sid", recordWith(strings.Repeat("A", 43), v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The value decodes (a nil container): the request works.
+			if resp, body := a.Stranger().Do("GET", "/get/k", testapp.WithCookie("sid", sealed)); resp.StatusCode != 200 || body == "<nil>" {
+				t.Fatalf("%d %q: the sealed record was not read", resp.StatusCode, body)
+			}
+		}
+	}
+	send(3000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	send(3000)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 512<<10 {
+		t.Fatalf("3,000 sealed cookies with fresh descriptors kept %d bytes", grew)
 	}
 }
