@@ -182,3 +182,28 @@ func TestSealedCookiesWithFreshDescriptorsKeepTheHeapFlat(t *testing.T) {
 		t.Fatalf("3,000 sealed cookies with fresh descriptors kept %d bytes", grew)
 	}
 }
+
+func TestLogoutWhileTheStoreIsDownExpiresTheCookie(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, func(r *gin.Engine) {
+		basicRoutes(r)
+		r.POST("/logout", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "bye") })
+	})
+	a.Expect("POST", "/set/u/alice", 200, "ok")
+	store.down.Store(true)
+	resp, _ := a.Do("POST", "/logout")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("logout with the store down: %d, want 503", resp.StatusCode)
+	}
+	if ck, ok := testapp.SetCookie(resp, "sid"); !ok || ck.MaxAge >= 0 {
+		t.Fatalf("Set-Cookie %q: the error answer must expire the session cookie", resp.Header["Set-Cookie"])
+	}
+	// A plain failed save keeps the browser's cookie: it is not a logout.
+	store.down.Store(false)
+	a.Expect("POST", "/set/u/alice", 200, "ok")
+	store.down.Store(true)
+	resp, _ = a.Do("POST", "/set/u/bob")
+	if _, ok := testapp.SetCookie(resp, "sid"); ok || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a failed save answered %d with Set-Cookie %q", resp.StatusCode, resp.Header["Set-Cookie"])
+	}
+}

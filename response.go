@@ -82,6 +82,12 @@ func (s *Session) fail(err error) {
 		h.Del(k)
 	}
 	s.dropCookie(h)
+	if s.ops&opDestroy != 0 && s.clientCookie {
+		// A logout whose store failed: the browser forgets the session
+		// all the same (the record expires on its own, or stays until
+		// the store is back: the answer says the logout failed).
+		_ = s.setCookie("", -1)
+	}
 	s.resp = answering
 	s.m.cfg.errorHandler(s.c, err)
 	if !s.w.ResponseWriter.Written() && s.w.ResponseWriter.Status() < 400 {

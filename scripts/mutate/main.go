@@ -177,6 +177,7 @@ var mutations = []mutation{
 	{name: "a map of duplicate keys accepted", file: "codec_decode.go", old: "if m.MapIndex(k).IsValid() {", new: "if false {", pkgs: []string{"."}, run: "TestDuplicateMapKeysAreRefused"},
 	{name: "a record with a key twice accepted", file: "record.go", old: "if len(d.buf) != 0 || duplicateKeys(keyBytes, n) {", new: "if len(d.buf) != 0 {", pkgs: []string{"."}, run: "TestHostileInputIsRefusedWithoutAllocating"},
 	{name: "exact types at any depth (types made from input, kept for good)", file: "codec_decode.go", old: "const maxTyped = 2", new: "const maxTyped = 64", pkgs: []string{"."}, run: "TestFreshDescriptorsKeepTheHeapFlat", timeout: "20s"},
+	{name: "a logout while the store is down leaves the cookie", file: "response.go", old: "if s.ops&opDestroy != 0 && s.clientCookie {", new: "if false {", pkgs: []string{"."}, run: "TestLogoutWhileTheStoreIsDownExpiresTheCookie"},
 }
 
 func main() {
