@@ -207,3 +207,17 @@ func TestLogoutWhileTheStoreIsDownExpiresTheCookie(t *testing.T) {
 		t.Fatalf("a failed save answered %d with Set-Cookie %q", resp.StatusCode, resp.Header["Set-Cookie"])
 	}
 }
+
+func TestStoreErrorsNeverReachTheClient(t *testing.T) {
+	store := newFlaky(t)
+	a := newApp(t, store, basicRoutes)
+	a.Expect("POST", "/set/u/alice", 200, "ok")
+	store.down.Store(true) // the store's error says "store is down"
+	resp, body := a.Do("GET", "/get/u")
+	if resp.StatusCode != http.StatusServiceUnavailable || body != `{"error":"session store unavailable"}` {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	if errs := strings.Join(a.Errors(), "\n"); !strings.Contains(errs, "store is down") {
+		t.Fatalf("the cause was not recorded with c.Error: %q", errs)
+	}
+}
