@@ -1,9 +1,14 @@
 package memory_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
@@ -95,6 +100,59 @@ func BenchmarkParallel(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkSaveFull saves new sessions into a full store, so that each
+// save evicts one: its cost must not grow with the bound.
+func BenchmarkSaveFull(b *testing.B) {
+	ctx := context.Background()
+	data := make([]byte, 120)
+	for _, n := range []int{1_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprint("entries=", n), func(b *testing.B) {
+			s := memory.New(memory.WithMaxEntries(n), memory.WithCleanupInterval(0), memory.WithLogger(nil))
+			for i := range n {
+				if _, err := s.Save(ctx, "fill"+strconv.Itoa(i), data, 0, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				i++
+				if _, err := s.Save(ctx, "new"+strconv.Itoa(i), data, 0, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if s.Evictions() == 0 {
+				b.Fatal("no eviction: the store was not full")
+			}
+		})
+	}
+}
+
+// BenchmarkHeapFull fills a default store through the middleware with
+// new sessions of two small values (the /new shape, 100 bytes encoded)
+// and reports the heap that a full store keeps, per session and in all.
+func BenchmarkHeapFull(b *testing.B) {
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		store := memory.New(memory.WithCleanupInterval(0), memory.WithLogger(nil))
+		r := benchEngine(store)
+		req := httptest.NewRequest("GET", "/new", nil)
+		w := &discard{h: http.Header{}}
+		for range memory.DefaultMaxEntries {
+			clear(w.h)
+			r.ServeHTTP(w, req)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap := float64(after.HeapAlloc - before.HeapAlloc)
+		b.ReportMetric(heap/float64(store.Len()), "B/session")
+		b.ReportMetric(heap/1e6, "MB")
+		runtime.KeepAlive(store)
 	}
 }
 

@@ -1,11 +1,10 @@
-// Package memory keeps sessions in the process's memory: for development,
-// tests and single-instance servers. Sessions do not survive a restart and
-// are not shared between processes.
 package memory
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
+	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,11 @@ import (
 // shardCount spreads the entries over independently locked maps.
 const shardCount = 64
 
+// ErrFull is returned by Save of a new session when its shard of the store
+// is full and every session in it is in use (loaded within the in-use
+// window, see [WithInUse]). The middleware answers 503.
+var ErrFull = errors.New("memory: store full of sessions in use")
+
 // Store is an in-memory [sessions.Store] and [sessions.Toucher]. It is safe
 // for concurrent use. Versions come from one counter for the whole store,
 // starting at 1, so a version is never 0 and never given twice; Touch
@@ -26,26 +30,44 @@ type Store struct {
 	shards     [shardCount]shard
 	seed       maphash.Seed
 	version    atomic.Uint64
-	maxEntries int // per shard; 0: unbounded
 	now        func() time.Time
+	epoch      time.Time // the in-use window counts from here (see instant)
+	maxEntries int       // as configured; 0: no bound
+
+	evictions, refused atomic.Uint64
+	logger             *slog.Logger
+	loggerSet          bool
+	reporter           reporter
 
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
 }
 
+// shard holds a share of the entries. Each entry is in one of its two
+// lists: probation (saved and not loaded since, in the order they came
+// there) or protected (loaded since saved, least recently loaded first).
 type shard struct {
-	mu      sync.RWMutex
-	entries map[string]entry
+	mu           sync.Mutex
+	entries      map[string]*entry
+	probation    list
+	protected    list
+	bound        int // the most entries; 0: no bound
+	protectedMax int // the most protected entries before rebalance sends one back
+	inUse        time.Duration
 }
 
 // entry is one stored session. Its data is never changed once stored: a
 // Save stores a new copy.
 type entry struct {
-	data    []byte
-	version uint64
-	expires int64 // Unix nanoseconds
-	touched int64 // Unix nanoseconds; 0: never touched
+	key        string
+	data       []byte
+	version    uint64
+	expires    int64         // Unix nanoseconds
+	touched    int64         // Unix nanoseconds; 0: never touched
+	loaded     time.Duration // the last Load, on the in-use clock (instant.mono)
+	list       *list         // the list that holds it
+	prev, next *entry
 }
 
 var (
@@ -53,43 +75,18 @@ var (
 	_ sessions.Toucher = (*Store)(nil)
 )
 
-// Option configures New.
-type Option func(*options)
-
-type options struct {
-	maxEntries      int
-	cleanupInterval time.Duration
-	now             func() time.Time
-}
-
-// WithMaxEntries bounds the number of stored sessions, approximately (the
-// bound is kept per shard). When a shard is full, saving a new session
-// evicts the one closest to expiry. Default 0: no bound.
-func WithMaxEntries(n int) Option { return func(o *options) { o.maxEntries = n } }
-
-// WithCleanupInterval sets how often expired sessions are reclaimed.
-// Expired sessions are invisible at once whatever this is. Default one
-// minute; 0 or less: no cleanup goroutine (expired entries are then
-// reclaimed only when overwritten or evicted).
-func WithCleanupInterval(d time.Duration) Option { return func(o *options) { o.cleanupInterval = d } }
-
-// WithClock sets the function that tells the time, for tests. Default
-// time.Now.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// New returns an empty store. With no options it is unbounded and reclaims
-// expired sessions every minute.
+// New returns an empty store. With no options it holds at most
+// [DefaultMaxEntries] sessions and reclaims expired ones every minute.
 func New(opts ...Option) *Store {
-	o := options{cleanupInterval: time.Minute, now: time.Now}
+	o := options{maxEntries: DefaultMaxEntries, inUse: DefaultInUse, cleanupInterval: time.Minute, now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Store{seed: maphash.MakeSeed(), now: o.now}
-	if o.maxEntries > 0 {
-		s.maxEntries = max(1, (o.maxEntries+shardCount-1)/shardCount)
-	}
+	s := &Store{seed: maphash.MakeSeed(), now: o.now, maxEntries: o.maxEntries, logger: o.logger, loggerSet: o.loggerSet}
+	s.epoch = s.now()
+	s.setBounds(o.maxEntries, o.inUse)
 	for i := range s.shards {
-		s.shards[i].entries = make(map[string]entry)
+		s.shards[i].entries = make(map[string]*entry)
 	}
 	if o.cleanupInterval > 0 {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
@@ -102,49 +99,100 @@ func (s *Store) shard(key string) *shard {
 	return &s.shards[maphash.String(s.seed, key)%shardCount]
 }
 
+// clock reads the store's clock.
+func (s *Store) clock() instant {
+	t := s.now()
+	return instant{wall: t.UnixNano(), mono: t.Sub(s.epoch)}
+}
+
 // Load returns the session stored under key, or [sessions.ErrNotFound].
+// The session becomes the most recently used one, and in use for the
+// in-use window.
 func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return sessions.Record{}, err
 	}
 	sh := s.shard(key)
-	sh.mu.RLock()
+	sh.mu.Lock()
+	now := s.clock() // under the lock, so that the protected list stays in order
 	e, ok := sh.entries[key]
-	sh.mu.RUnlock()
-	if !ok || e.expires <= s.now().UnixNano() {
+	if ok && e.expires <= now.wall {
+		sh.remove(e)
+		ok = false
+	}
+	if !ok {
+		sh.mu.Unlock()
 		return sessions.Record{}, sessions.ErrNotFound
 	}
+	sh.used(e, now)
 	r := sessions.Record{Data: e.data, Version: e.version}
-	if e.touched != 0 {
-		r.Touched = time.Unix(0, e.touched)
+	touched := e.touched
+	sh.mu.Unlock()
+	if touched != 0 {
+		r.Touched = time.Unix(0, touched)
 	}
 	return r, nil
 }
 
 // Save stores a copy of data under key, compare-and-swap style (see
-// [sessions.Store]), and returns its new version.
+// [sessions.Store]), and returns its new version. Saving a new key into a
+// full shard evicts a session first, or fails with [ErrFull] (see the
+// package documentation).
 func (s *Store) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	now := s.now().UnixNano()
-	e := entry{data: append([]byte(nil), data...), version: s.version.Add(1), expires: deadline(now, ttl)}
+	data = append([]byte(nil), data...)
+	v := s.version.Add(1)
+	now, evicted, err := s.save(key, data, v, version, ttl)
+	if evicted {
+		s.evictions.Add(1)
+	}
+	if errors.Is(err, ErrFull) {
+		s.refused.Add(1)
+	}
+	if evicted || errors.Is(err, ErrFull) {
+		s.report(now)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+// save is Save under the shard's lock: it stores data with version v, and
+// reports whether it evicted a live session to make room.
+func (s *Store) save(key string, data []byte, v, version uint64, ttl time.Duration) (now instant, evicted bool, err error) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old, exists := sh.entries[key]
-	exists = exists && old.expires > now
+	now = s.clock()
+	e, exists := sh.entries[key]
+	if exists && e.expires <= now.wall {
+		sh.remove(e)
+		exists = false
+	}
 	switch {
 	case version == 0 && exists:
-		return 0, sessions.ErrConflict
-	case version != 0 && (!exists || old.version != version):
-		return 0, sessions.ErrConflict
+		return now, false, sessions.ErrConflict
+	case version != 0 && (!exists || e.version != version):
+		return now, false, sessions.ErrConflict
 	}
-	if !exists && s.maxEntries > 0 && len(sh.entries) >= s.maxEntries {
-		sh.evict(now)
+	expires := deadline(now.wall, ttl)
+	if exists { // in place: the entry keeps its list and its place there
+		e.data, e.version, e.expires, e.touched = data, v, expires, 0
+		return now, false, nil
 	}
+	if sh.bound > 0 && len(sh.entries) >= sh.bound {
+		var ok bool
+		if evicted, ok = sh.makeRoom(now); !ok {
+			return now, false, ErrFull
+		}
+	}
+	e = &entry{key: key, data: data, version: v, expires: expires}
 	sh.entries[key] = e
-	return e.version, nil
+	sh.probation.pushBack(e)
+	return now, evicted, nil
 }
 
 // deadline is now+ttl in Unix nanoseconds, saturating instead of wrapping
@@ -156,42 +204,22 @@ func deadline(now int64, ttl time.Duration) int64 {
 	return now + int64(ttl)
 }
 
-// evict removes expired entries, or else the one closest to expiry.
-func (sh *shard) evict(now int64) {
-	var victim string
-	soonest := int64(1<<63 - 1)
-	for k, e := range sh.entries {
-		if e.expires <= now {
-			delete(sh.entries, k)
-			victim = ""
-			soonest = -1
-			continue
-		}
-		if e.expires < soonest {
-			victim, soonest = k, e.expires
-		}
-	}
-	if victim != "" {
-		delete(sh.entries, victim)
-	}
-}
-
 // Touch sets the time to live of the session under key to ttl, from the
-// store's clock, and records at as its Touched time.
+// store's clock, and records at as its Touched time. It does not count as
+// a use: the Load before it did.
 func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	now := s.now().UnixNano()
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	now := s.clock().wall
 	e, ok := sh.entries[key]
 	if !ok || e.expires <= now {
 		return sessions.ErrNotFound
 	}
 	e.expires, e.touched = deadline(now, ttl), at.UnixNano()
-	sh.entries[key] = e
 	return nil
 }
 
@@ -202,7 +230,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()
-	delete(sh.entries, key)
+	if e, ok := sh.entries[key]; ok {
+		sh.remove(e)
+	}
 	sh.mu.Unlock()
 	return nil
 }
@@ -213,12 +243,21 @@ func (s *Store) Len() int {
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.mu.RLock()
+		sh.mu.Lock()
 		n += len(sh.entries)
-		sh.mu.RUnlock()
+		sh.mu.Unlock()
 	}
 	return n
 }
+
+// Evictions returns how many live sessions the store has evicted to make
+// room for new ones since New. Expired sessions removed to make room do
+// not count.
+func (s *Store) Evictions() uint64 { return s.evictions.Load() }
+
+// Refused returns how many new sessions Save has refused with [ErrFull]
+// since New.
+func (s *Store) Refused() uint64 { return s.refused.Load() }
 
 // Close stops the cleanup goroutine and waits for it to end. The store
 // still works afterwards, without cleanup. Close may be called more than
@@ -249,13 +288,13 @@ func (s *Store) janitor(every time.Duration) {
 
 // reclaim deletes expired entries, one shard at a time.
 func (s *Store) reclaim() {
-	now := s.now().UnixNano()
+	now := s.clock().wall
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for k, e := range sh.entries {
+		for _, e := range sh.entries {
 			if e.expires <= now {
-				delete(sh.entries, k)
+				sh.remove(e)
 			}
 		}
 		sh.mu.Unlock()

@@ -69,42 +69,6 @@ func TestJanitorReclaimsAndStops(t *testing.T) {
 	}
 }
 
-func TestMaxEntriesEvictsSoonestToExpire(t *testing.T) {
-	s := memory.New(memory.WithMaxEntries(64), memory.WithCleanupInterval(0))
-	ctx := context.Background()
-	// The bound is per shard (64 shards): one entry per shard on average.
-	for i := range 1000 {
-		if _, err := s.Save(ctx, fmt.Sprint("k", i), []byte("x"), 0, time.Duration(i+1)*time.Minute); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := s.Len(); n > 64 {
-		t.Fatalf("%d entries with a bound of 64", n)
-	}
-	if _, err := s.Load(ctx, "k999"); err != nil {
-		t.Fatalf("the newest, longest-lived entry was evicted: %v", err)
-	}
-	// Overwriting an existing key never evicts.
-	r, _ := s.Load(ctx, "k999")
-	n := s.Len()
-	if _, err := s.Save(ctx, "k999", []byte("y"), r.Version, time.Hour); err != nil || s.Len() != n {
-		t.Fatalf("overwrite: %v, len %d → %d", err, n, s.Len())
-	}
-}
-
-func TestUnboundedByDefault(t *testing.T) {
-	s := memory.New()
-	defer s.Close()
-	for i := range 5000 {
-		if _, err := s.Save(context.Background(), fmt.Sprint(i), []byte("x"), 0, time.Minute); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if s.Len() != 5000 {
-		t.Fatalf("Len = %d", s.Len())
-	}
-}
-
 func TestTouchRecordsTheGivenTime(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	var mu sync.Mutex
