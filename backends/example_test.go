@@ -50,7 +50,7 @@ func ExampleOpen_error() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// backends: invalid session store configuration: memory://: option max_entries="many": not an integer; accepted: an integer ≥ 0, 0 for no bound; default 0
+	// backends: invalid session store configuration: memory://: option max_entries="many": not an integer; accepted: an integer ≥ 0, 0 for no bound; default 100000
 }
 
 // Programs that read a config file decode a Config from it.

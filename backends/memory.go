@@ -27,7 +27,7 @@ func openMemory(c Config) (sessions.Backend, error) {
 	}
 	var opts []memory.Option
 	err = parseOptions(scheme, query, []option{
-		{name: "max_entries", accepts: "an integer ≥ 0, 0 for no bound; default 0", set: func(v string) error {
+		{name: "max_entries", accepts: "an integer ≥ 0, 0 for no bound; default 100000", set: func(v string) error {
 			n, err := intOption(v, 0, math.MaxInt32)
 			opts = append(opts, memory.WithMaxEntries(n))
 			return err

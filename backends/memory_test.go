@@ -26,19 +26,28 @@ func openMemory(t *testing.T, url string) *memory.Store {
 	return s
 }
 
-// TestMemoryMaxEntriesIsApplied saves many more sessions than max_entries
-// allows: the store stays bounded (the bound is kept per shard, 64 of
-// them, so max_entries=64 allows one session per shard).
+// TestMemoryMaxEntriesIsApplied saves more sessions than each URL's bound:
+// the store stays within it (max_entries, or memory.DefaultMaxEntries),
+// and holds them all with max_entries=0.
 func TestMemoryMaxEntriesIsApplied(t *testing.T) {
-	for url, bound := range map[string]int{"memory://?max_entries=64&cleanup=0": 64, "memory://?cleanup=0": 1000} {
-		s := openMemory(t, url)
-		for i := range 1000 {
-			if _, err := s.Save(t.Context(), fmt.Sprint("k", i), []byte("x"), 0, time.Hour); err != nil {
+	const saves = memory.DefaultMaxEntries + 10_000
+	for _, tc := range []struct {
+		url   string
+		bound int
+	}{
+		{"memory://?max_entries=64&cleanup=0", 64},
+		{"memory://?max_entries=5000&cleanup=0", 5000},
+		{"memory://?cleanup=0", memory.DefaultMaxEntries},
+		{"memory://?max_entries=0&cleanup=0", saves},
+	} {
+		s := openMemory(t, tc.url)
+		for i := range saves {
+			if _, err := s.Save(t.Context(), fmt.Sprint("k", i), nil, 0, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if n := s.Len(); n > bound || bound == 1000 && n != 1000 {
-			t.Errorf("%s: %d sessions after 1000 saves, want %d", url, n, bound)
+		if n := s.Len(); n > tc.bound || n < tc.bound*9/10 {
+			t.Errorf("%s: %d sessions after %d saves, want at most %d, and nearly", tc.url, n, saves, tc.bound)
 		}
 	}
 }

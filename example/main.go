@@ -6,7 +6,10 @@
 //	go run ./example -addr :9000      # or ADDR=:9000
 //
 // The session store comes from SESSION_STORE (default memory://, see
-// package backends), so one variable switches it:
+// package backends), so one variable switches it. The memory store holds
+// at most 100,000 sessions (memory://?max_entries=N to change that) and
+// logs a warning when it evicts; a flood of new sessions evicts new
+// sessions, not those of users who came back:
 //
 //	SESSION_STORE=cookie:// SESSION_KEYS=$(head -c 32 /dev/urandom | base64) go run ./example
 //	SESSION_STORE=memcached://localhost:11211 go run ./example
@@ -68,6 +71,9 @@ func main() {
 	if os.Getenv(gin.EnvGinMode) == "" {
 		gin.SetMode(gin.ReleaseMode)
 	}
+	// Libraries' own lines, such as the memory store's eviction warnings,
+	// in the format of run's.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
