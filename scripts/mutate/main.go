@@ -178,6 +178,20 @@ var mutations = []mutation{
 	{name: "a record with a key twice accepted", file: "record.go", old: "if len(d.buf) != 0 || duplicateKeys(keyBytes, n) {", new: "if len(d.buf) != 0 {", pkgs: []string{"."}, run: "TestHostileInputIsRefusedWithoutAllocating"},
 	{name: "exact types at any depth (types made from input, kept for good)", file: "codec_decode.go", old: "const maxTyped = 2", new: "const maxTyped = 64", pkgs: []string{"."}, run: "TestFreshDescriptorsKeepTheHeapFlat", timeout: "20s"},
 	{name: "a logout while the store is down leaves the cookie", file: "response.go", old: "if s.ops&opDestroy != 0 && s.clientCookie {", new: "if false {", pkgs: []string{"."}, run: "TestLogoutWhileTheStoreIsDownExpiresTheCookie"},
+	{name: "memory: unbounded by default", file: "memory/memory.go", old: "o := options{maxEntries: DefaultMaxEntries,", new: "o := options{maxEntries: 0,", pkgs: []string{"./memory/"}, run: "TestDefaultBound"},
+	{name: "memory: the bound not kept", file: "memory/memory.go", old: "if sh.bound > 0 && len(sh.entries) >= sh.bound {", new: "if false {", pkgs: []string{"./memory/"}, run: "TestBoundHolds"},
+	{name: "memory: the bound rounded up to 64 equal shards", file: "memory/evict.go", old: "if i < n%shardCount {", new: "if n%shardCount != 0 {", pkgs: []string{"./memory/"}, run: "TestBoundHolds"},
+	{name: "memory: a Load does not protect the session", file: "memory/evict.go", old: "sh.protected.pushBack(e)\n\tsh.rebalance(now)", new: "sh.probation.pushBack(e)", pkgs: []string{"./memory/"}, run: "TestFloodDoesNotLogOutReturningUsers"},
+	{name: "memory: a full shard evicts protected sessions first", file: "memory/evict.go", old: "e := sh.probation.front()\n\tif e == nil {", new: "e := sh.protected.front()\n\tif e == nil {\n\t\te = sh.probation.front()\n\t}\n\tif e == nil {", pkgs: []string{"./memory/"}, run: "TestFloodDoesNotLogOutReturningUsers"},
+	{name: "memory: protected sessions sent back whatever their share", file: "memory/evict.go", old: "if sh.protected.len <= sh.protectedMax {", new: "if sh.protected.len == 0 {", pkgs: []string{"./memory/"}, run: "TestFloodDoesNotLogOutReturningUsers"},
+	{name: "memory: protected sessions never sent back", file: "memory/evict.go", old: "if sh.protected.len <= sh.protectedMax {", new: "if true {", pkgs: []string{"./memory/"}, run: "TestTheLeastRecentlyLoadedGoesBackToProbation"},
+	{name: "memory: protected kept in the order of promotion, not of the last Load", file: "memory/evict.go", old: "e.unlink()\n\te.loaded = now.mono\n\tsh.protected.pushBack(e)", new: "e.loaded = now.mono\n\tif e.list != &sh.protected {\n\t\te.unlink()\n\t\tsh.protected.pushBack(e)\n\t}", pkgs: []string{"./memory/"}, run: "TestTheLeastRecentlyLoadedGoesBackToProbation"},
+	{name: "memory: a session in use sent back and evicted", file: "memory/evict.go", old: "return now.mono-e.loaded < sh.inUse && e.expires > now.wall", new: "return false", pkgs: []string{"./memory/"}, run: "TestASessionInUseIsNotEvicted"},
+	{name: "memory: no in-use window by default", file: "memory/memory.go", old: "inUse: DefaultInUse,", new: "inUse: 0,", pkgs: []string{"./memory/"}, run: "TestASessionInUseIsNotEvicted"},
+	{name: "memory: a shard full of sessions in use evicts one", file: "memory/evict.go", old: "if e == nil {\n\t\treturn false, false\n\t}", new: "if e == nil {\n\t\te = sh.protected.front()\n\t}", pkgs: []string{"./memory/"}, run: "TestASessionInUseIsNotEvicted"},
+	{name: "memory: evictions not counted", file: "memory/memory.go", old: "s.evictions.Add(1)", new: "", pkgs: []string{"./memory/"}, run: "TestFloodDoesNotLogOutReturningUsers"},
+	{name: "memory: refusals not counted", file: "memory/memory.go", old: "s.refused.Add(1)", new: "", pkgs: []string{"./memory/"}, run: "TestASessionInUseIsNotEvicted"},
+	{name: "memory: a warning at every eviction", file: "memory/evict.go", old: "r.next.Store(int64(now.mono + reportEvery))", new: "", pkgs: []string{"./memory/"}, run: "TestEvictionsAreLogged"},
 }
 
 func main() {
