@@ -20,5 +20,11 @@
 // and TTLs past memcached's 30-day limit are sent as absolute times. Every
 // key carries a prefix (default "session:"); nothing flushes a server.
 //
+// A session is at most 1 MiB by default (WithMaxRecordSize): Save refuses
+// a larger one with ErrTooLarge. An item that is not a session record (its
+// flags do not frame its value, or its data is over that size) is
+// [sessions.ErrCorrupt], and the middleware starts a new session; a reply
+// cut off in transit, or one for another key, is a transport error (503).
+//
 // The design note docs/memcached.md says how records are stored and why.
 package memcached

@@ -12,10 +12,11 @@ import (
 )
 
 // ErrTooLarge is returned by Save when the session is larger than the
-// server accepts as one item (memcached's -I option, 1 MB by default,
-// minus the key and a few dozen bytes of item header).
+// store's maximum record size (WithMaxRecordSize, 1 MiB by default), or
+// than the server accepts as one item (memcached's -I option, 1 MiB by
+// default, minus the key and a few dozen bytes of item header).
 // It wraps [sessions.ErrTooLarge], so the default error handler answers 500.
-var ErrTooLarge = fmt.Errorf("memcached: session too large for the server's item size limit (memcached -I): %w", sessions.ErrTooLarge)
+var ErrTooLarge = fmt.Errorf("memcached: session too large: %w", sessions.ErrTooLarge)
 
 // ErrNoCAS is returned by Load when the server sends no CAS unique, as
 // memcached started with -C (CAS disabled) does: without it, concurrent
@@ -37,8 +38,9 @@ func brokenConn(err error) bool {
 }
 
 // retryOnce runs op, a command whose repetition is harmless, and runs it
-// again if a connection broke in use (see retryable) and ctx is still
-// live. Every command but "cas" goes through it.
+// again if a connection broke in use or answered for another key (see
+// retryable) and ctx is still live. Every command but "cas" goes through
+// it.
 func (s *Store) retryOnce(ctx context.Context, op func() error) error {
 	err := op()
 	if err != nil && s.retryable(err) {
@@ -49,11 +51,12 @@ func (s *Store) retryOnce(ctx context.Context, op func() error) error {
 	return err
 }
 
-// retryable reacts to err from a command: if a connection broke in use, it
-// drops the client's idle connections, which may be just as stale, and
-// reports true: the command may be retried once on a fresh connection.
+// retryable reacts to err from a command: if a connection broke in use, or
+// answered for another key (see sameKey), it drops the client's idle
+// connections, which may be just as stale or out of step, and reports
+// true: the command may be retried once on a fresh connection.
 func (s *Store) retryable(err error) bool {
-	if err == nil || !brokenConn(err) {
+	if err == nil || !brokenConn(err) && !errors.Is(err, errOtherKey) {
 		return false
 	}
 	_ = s.client.Close() // closes idle connections only; the client stays usable

@@ -1,9 +1,12 @@
 package memcached_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,9 +97,12 @@ func TestOutageKeepsStoredSession(t *testing.T) {
 type proxyMode int
 
 const (
-	forward   proxyMode = iota
-	refuse              // accept, then close at once
-	blackhole           // accept, then never answer
+	forward      proxyMode = iota
+	refuse                 // accept, then close at once
+	blackhole              // accept, then never answer
+	cut                    // forward, but close halfway through the first value a reply carries
+	misroute               // forward, but name another key in every value a reply carries
+	misrouteOnce           // misroute on the next connection, then forward
 )
 
 // proxy forwards TCP connections to a backend, or fails them on demand.
@@ -160,12 +166,17 @@ func (p *proxy) serve() {
 		p.mu.Lock()
 		mode := p.mode
 		p.mu.Unlock()
+		if mode == misrouteOnce {
+			p.mu.Lock()
+			mode, p.mode = misroute, forward
+			p.mu.Unlock()
+		}
 		switch mode {
 		case refuse:
 			c.Close()
 		case blackhole:
 			p.track(c) // held open, never answered, closed on the next set
-		case forward:
+		default:
 			up, err := net.Dial("tcp", p.backend)
 			if err != nil {
 				c.Close()
@@ -175,7 +186,49 @@ func (p *proxy) serve() {
 			p.track(up)
 			p.wg.Add(2)
 			go func() { defer p.wg.Done(); p.copyDelayed(up, c); up.Close() }()
-			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
+			go func() { defer p.wg.Done(); relay(c, up, mode); c.Close() }()
+		}
+	}
+}
+
+// relay copies memcached's replies from up to c, as mode says: forward
+// copies them as they are, cut stops halfway through the first value, and
+// misroute puts another key in every VALUE line.
+func relay(c io.Writer, up io.Reader, mode proxyMode) {
+	if mode == forward {
+		_, _ = io.Copy(c, up)
+		return
+	}
+	r := bufio.NewReader(up)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		f := strings.Fields(line) // VALUE <key> <flags> <bytes> [<cas unique>]
+		if len(f) < 4 || f[0] != "VALUE" {
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+			continue
+		}
+		size, err := strconv.Atoi(f[3])
+		if err != nil {
+			return
+		}
+		if mode == misroute {
+			f[1] = "session:someone-else"
+			line = strings.Join(f, " ") + "\r\n"
+		}
+		if _, err := io.WriteString(c, line); err != nil {
+			return
+		}
+		if mode == cut {
+			_, _ = io.CopyN(c, r, int64(size/2))
+			return
+		}
+		if _, err := io.CopyN(c, r, int64(size)+2); err != nil {
+			return
 		}
 	}
 }

@@ -61,7 +61,7 @@ func unhex(t *testing.T, s string) []byte {
 // release read them.
 func TestDecodesEarlierItems(t *testing.T) {
 	for _, s := range readSamples(t) {
-		r, err := decode(&memcache.Item{Key: "session:k", Value: unhex(t, s.Value), Flags: s.Flags, CasID: 7})
+		r, err := decode(&memcache.Item{Key: "session:k", Value: unhex(t, s.Value), Flags: s.Flags, CasID: 7}, DefaultMaxRecordSize)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}

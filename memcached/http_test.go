@@ -17,21 +17,22 @@ import (
 
 func init() { gin.SetMode(gin.TestMode) }
 
-// app is a Gin engine with session handlers, served over real HTTP.
+// app is a Gin engine with session handlers, served over real HTTP; its
+// Errors are those each request adds with c.Error.
 func app(t testing.TB, store sessions.Store, opts ...sessions.Option) *testapp.App {
-	r := gin.New()
-	r.Use(sessions.Sessions("sid", store, opts...))
-	r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
-	r.GET("/untouched", func(c *gin.Context) { c.String(200, "hi") })
-	r.POST("/set/:key/:value", func(c *gin.Context) {
-		sessions.Default(c).Set(c.Param("key"), c.Param("value"))
-		c.String(200, "ok")
+	return testapp.NewGin(t, func(r *gin.Engine) {
+		r.Use(sessions.Sessions("sid", store, opts...))
+		r.GET("/get/:key", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Get(c.Param("key"))) })
+		r.GET("/untouched", func(c *gin.Context) { c.String(200, "hi") })
+		r.POST("/set/:key/:value", func(c *gin.Context) {
+			sessions.Default(c).Set(c.Param("key"), c.Param("value"))
+			c.String(200, "ok")
+		})
+		r.POST("/incr", func(c *gin.Context) {
+			sessions.Default(c).Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
+			c.String(200, "ok")
+		})
 	})
-	r.POST("/incr", func(c *gin.Context) {
-		sessions.Default(c).Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
-		c.String(200, "ok")
-	})
-	return testapp.New(t, r)
 }
 
 func TestHTTPLongLifetime(t *testing.T) {

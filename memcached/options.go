@@ -22,6 +22,12 @@ const (
 
 	// DefaultPrefix is put before every key.
 	DefaultPrefix = "session:"
+
+	// DefaultMaxRecordSize is the largest session, in bytes, that a store
+	// keeps unless WithMaxRecordSize says otherwise: 1 MiB, memcached's
+	// default item size limit (-I 1m), so that the store refuses nothing
+	// that a server with default settings would keep.
+	DefaultMaxRecordSize = 1 << 20
 )
 
 // Option configures New and Open.
@@ -31,6 +37,7 @@ type options struct {
 	prefix       string
 	timeout      time.Duration
 	maxIdleConns int
+	maxRecord    int
 }
 
 func defaultOptions() options {
@@ -38,6 +45,7 @@ func defaultOptions() options {
 		prefix:       DefaultPrefix,
 		timeout:      DefaultTimeout,
 		maxIdleConns: DefaultMaxIdleConns,
+		maxRecord:    DefaultMaxRecordSize,
 	}
 }
 
@@ -62,6 +70,24 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // process. New ignores it: configure the client you pass
 // (memcache.Client.MaxIdleConns).
 func WithMaxIdleConns(n int) Option { return func(o *options) { o.maxIdleConns = n } }
+
+// WithMaxRecordSize sets the largest session, in bytes of encoded data,
+// that the store keeps. Default DefaultMaxRecordSize (1 MiB); n <= 0 means
+// the default. Save refuses a larger session with ErrTooLarge without
+// sending it, and Load reports a larger stored one as corrupt
+// ([sessions.ErrCorrupt]), so the middleware starts a new session instead.
+// The touch stamps stored after the data do not count. To keep larger
+// sessions, start memcached with a larger item size limit (-I) too: a
+// server refuses an item over its limit itself, also with ErrTooLarge.
+func WithMaxRecordSize(n int) Option { return func(o *options) { o.maxRecord = n } }
+
+// maxRecordSize returns the maximum record size the options set.
+func (o *options) maxRecordSize() int {
+	if o.maxRecord <= 0 {
+		return DefaultMaxRecordSize
+	}
+	return o.maxRecord
+}
 
 func (o *options) apply(client *memcache.Client) {
 	client.Timeout, client.MaxIdleConns = DefaultTimeout, DefaultMaxIdleConns

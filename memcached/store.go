@@ -19,8 +19,9 @@ import (
 // sets to 0. The design note docs/memcached.md says how records are
 // stored.
 type Store struct {
-	client *memcache.Client
-	prefix string
+	client    *memcache.Client
+	prefix    string
+	maxRecord int // bytes of session data (WithMaxRecordSize)
 }
 
 var (
@@ -32,7 +33,8 @@ var (
 const stampLen = 8
 
 // New returns a store that keeps sessions through client, every key
-// prefixed (WithPrefix; default "session:"). The client's own settings
+// prefixed (WithPrefix; default "session:"), each session at most
+// WithMaxRecordSize bytes (default 1 MiB). The client's own settings
 // (servers, Timeout, MaxIdleConns) are used as they are: Open builds a
 // client with better defaults for session traffic than memcache.New. It
 // panics if the prefix cannot be part of a memcached key, or client is nil.
@@ -47,7 +49,7 @@ func New(client *memcache.Client, opts ...Option) *Store {
 	if err := checkPrefix(o.prefix); err != nil {
 		panic(err.Error())
 	}
-	return &Store{client: client, prefix: o.prefix}
+	return &Store{client: client, prefix: o.prefix, maxRecord: o.maxRecordSize()}
 }
 
 // maxPrefixLen leaves room for the middleware's 43-character keys within
@@ -77,21 +79,56 @@ func (s *Store) Client() *memcache.Client { return s.client }
 func (s *Store) Close() error { return s.client.Close() }
 
 // Load returns the record under key with one "gets": the session data, its
-// CAS unique as the version, and the time of the last Touch.
+// CAS unique as the version, and the time of the last Touch. An item that
+// is not a session record (its flags do not frame the value, or its data
+// is over the maximum record size) is an error wrapping
+// [sessions.ErrCorrupt]. A reply cut off in transit, or one for another
+// key, is a transport error (retried once on a fresh connection), never
+// ErrCorrupt.
 func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return sessions.Record{}, err
 	}
 	k := s.prefix + key
 	var it *memcache.Item
-	err := s.retryOnce(ctx, func() (err error) { it, err = s.client.Get(k); return err })
+	err := s.retryOnce(ctx, func() (err error) { it, err = s.get(k); return err })
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return sessions.Record{}, sessions.ErrNotFound
 		}
 		return sessions.Record{}, err
 	}
-	return decode(it)
+	return decode(it, s.maxRecord)
+}
+
+// get is the client's Get, refusing a reply for another key.
+func (s *Store) get(k string) (*memcache.Item, error) {
+	it, err := s.client.Get(k)
+	if err == nil {
+		err = sameKey(it, k)
+	}
+	return it, err
+}
+
+// errOtherKey is what sameKey wraps.
+var errOtherKey = errors.New("memcached: the server answered for another key")
+
+// sameKey returns an error unless it is the item asked for under key k.
+//
+// A reply for another key is a transport error, not [sessions.ErrCorrupt]:
+// it tells nothing about the record under k, which may well be intact, but
+// that a server, a proxy or the connection is confused (or rogue). Using
+// its data would hand this session another's; calling it corrupt would
+// throw an intact session away (a new session under a new ID, the user
+// logged out), and on every request while the fault lasts, silently. So
+// the data is never used: the client's idle connections are dropped, as
+// the stream may be out of step, the command is retried once on a fresh
+// connection (see retryable), and then the request fails (503).
+func sameKey(it *memcache.Item, k string) error {
+	if it.Key != k {
+		return fmt.Errorf("%w: asked for %q, got %q", errOtherKey, k, it.Key)
+	}
+	return nil
 }
 
 // maxStamps bounds the touch stamps a read-only session gathers (512
@@ -99,20 +136,25 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 const maxStamps = 64
 
 // dataLen returns the length of the session data in a stored value (the
-// item's flags), and checks that the rest is whole stamps.
+// item's flags), and checks that the rest is whole stamps. An item that
+// does not frame that way wraps [sessions.ErrCorrupt].
 func dataLen(it *memcache.Item) (int, error) {
 	n := uint64(it.Flags)
 	if n > uint64(len(it.Value)) || (uint64(len(it.Value))-n)%stampLen != 0 {
-		return 0, fmt.Errorf("memcached: item %q is not a session record (flags %d, %d bytes)", it.Key, it.Flags, len(it.Value))
+		return 0, fmt.Errorf("memcached: item %q is not a session record (flags %d, %d bytes): %w", it.Key, it.Flags, len(it.Value), sessions.ErrCorrupt)
 	}
 	return int(n), nil
 }
 
-// decode splits a stored value into the session data and its touch stamps.
-func decode(it *memcache.Item) (sessions.Record, error) {
+// decode splits a stored value into the session data, at most maxRecord
+// bytes, and its touch stamps.
+func decode(it *memcache.Item, maxRecord int) (sessions.Record, error) {
 	n, err := dataLen(it)
 	if err != nil {
 		return sessions.Record{}, err
+	}
+	if n > maxRecord {
+		return sessions.Record{}, fmt.Errorf("memcached: item %q holds %d bytes of session data, over the store's maximum record size of %d (WithMaxRecordSize): %w", it.Key, n, maxRecord, sessions.ErrCorrupt)
 	}
 	if it.CasID == 0 {
 		return sessions.Record{}, ErrNoCAS
@@ -128,14 +170,18 @@ func decode(it *memcache.Item) (sessions.Record, error) {
 
 // Save stores data under key for ttl: "add" when version is 0, "cas" with
 // version as the CAS unique otherwise. A lost race is [sessions.ErrConflict];
-// data over the server's item size limit is ErrTooLarge. It returns 0: the
-// text protocol does not tell the new CAS unique.
+// data over the store's maximum record size (refused without sending it) or
+// the server's item size limit is ErrTooLarge. It returns 0: the text
+// protocol does not tell the new CAS unique.
 func (s *Store) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if len(data) > s.maxRecord {
+		return 0, fmt.Errorf("%w: %d bytes, over the store's maximum record size of %d (WithMaxRecordSize)", ErrTooLarge, len(data), s.maxRecord)
+	}
 	if uint64(len(data)) > math.MaxUint32 {
-		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
+		return 0, fmt.Errorf("%w: %d bytes, more than the item's flags can frame", ErrTooLarge, len(data))
 	}
 	it := &memcache.Item{
 		Key:        s.prefix + key,
@@ -159,7 +205,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 	case errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrCacheMiss):
 		return 0, sessions.ErrConflict
 	case tooLarge(err):
-		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
+		return 0, fmt.Errorf("%w: %d bytes, over the server's item size limit (memcached -I)", ErrTooLarge, len(data))
 	}
 	return 0, err
 }
@@ -178,7 +224,12 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at tim
 	k := s.prefix + key
 	exp := expiration(ttl, time.Now())
 	var it *memcache.Item
-	err := s.retryOnce(ctx, func() (err error) { it, err = s.client.GetAndTouch(k, exp); return err })
+	err := s.retryOnce(ctx, func() (err error) {
+		if it, err = s.client.GetAndTouch(k, exp); err == nil {
+			err = sameKey(it, k)
+		}
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return sessions.ErrNotFound
@@ -226,7 +277,7 @@ func (s *Store) compact(ctx context.Context, k string, exp int32, stamp [stampLe
 		return err
 	}
 	var it *memcache.Item
-	err := s.retryOnce(ctx, func() (err error) { it, err = s.client.Get(k); return err })
+	err := s.retryOnce(ctx, func() (err error) { it, err = s.get(k); return err })
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return nil // deleted since the gat

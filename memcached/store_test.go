@@ -100,8 +100,8 @@ func TestPrefixAndForeignKeys(t *testing.T) {
 	if err := raw.Set(&memcache.Item{Key: "session:bad", Value: []byte("xyz"), Flags: 99}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Load(ctx, "bad"); err == nil {
-		t.Fatal("Load of a foreign item succeeded")
+	if _, err := a.Load(ctx, "bad"); !errors.Is(err, sessions.ErrCorrupt) {
+		t.Fatalf("Load of a foreign item: %v, want sessions.ErrCorrupt", err)
 	}
 }
 
@@ -131,15 +131,17 @@ func TestOpenBadAddresses(t *testing.T) {
 	}
 }
 
+// TestTooLarge: a server whose item size limit is below the store's
+// maximum record size refuses a session over its limit itself, with the
+// same ErrTooLarge.
 func TestTooLarge(t *testing.T) {
 	srv := testserver.Memcached(t, "-I", "1m")
-	s := open(t, srv)
+	s := open(t, srv, memcached.WithMaxRecordSize(4<<20))
 	ctx := context.Background()
 	_, err := s.Save(ctx, "big", bytes.Repeat([]byte("x"), 2<<20), 0, time.Minute)
-	if !errors.Is(err, memcached.ErrTooLarge) {
-		t.Fatalf("Save of 2 MB: err = %v, want ErrTooLarge", err)
+	if !errors.Is(err, memcached.ErrTooLarge) || !strings.Contains(err.Error(), "server's item size limit") {
+		t.Fatalf("Save of 2 MB: err = %v, want ErrTooLarge from the server", err)
 	}
-	t.Log(err)
 	// The connection is still usable afterwards.
 	if _, err := s.Save(ctx, "small", []byte("ok"), 0, time.Minute); err != nil {
 		t.Fatal(err)
