@@ -33,8 +33,10 @@ const acceptedSchemes = "redis://, rediss://, unix://, redis+cluster://, rediss+
 //
 // For Sentinel, the URL's user and password are the Sentinels' own; the
 // master's go in the username and password query options, and master_name
-// is required. All forms also take a prefix query option, the same as
-// WithPrefix; options given to Open apply after it.
+// is required. All forms also take the query options prefix, the same as
+// WithPrefix, and max_record, the maximum record size in bytes (1 to
+// 536870912, Redis's largest string), the same as WithMaxRecordSize;
+// options given to Open apply after them.
 //
 // Options that send reads to replicas (read_only, replica_only,
 // route_by_latency, route_randomly) are refused: a replica may not yet
@@ -54,14 +56,11 @@ const acceptedSchemes = "redis://, rediss://, unix://, redis+cluster://, rediss+
 // A malformed URL, an unknown scheme or option is an error that names the
 // problem, never echoing a password.
 func Open(rawURL string, opts ...Option) (*Store, error) {
-	client, prefix, err := parseURL(rawURL)
+	client, urlOpts, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if prefix != nil {
-		opts = append([]Option{WithPrefix(*prefix)}, opts...)
-	}
-	s, err := newStore(client, true, opts)
+	s, err := newStore(client, true, append(urlOpts, opts...))
 	if err != nil {
 		_ = client.Close()
 		return nil, err
@@ -72,9 +71,9 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 var errReplicaReads = errors.New("read_only, replica_only, route_by_latency and route_randomly are refused: " +
 	"they send reads to replicas, which lag, so a session just saved or destroyed could be read stale")
 
-// parseURL makes the client that rawURL names, and returns the URL's
-// prefix option if it has one.
-func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
+// parseURL makes the client that rawURL names, and returns the store
+// options the URL sets (prefix, max_record).
+func parseURL(rawURL string) (goredis.UniversalClient, []Option, error) {
 	if urlsecret.AmbiguousUserInfo(rawURL) {
 		return nil, nil, errors.New("redis: the user info of the URL (before the last \"@\") holds an unescaped \"/\", \"?\" or \"#\": " +
 			"percent-encode them (%2F, %3F, %23) (the URL is not shown, as it may contain a password)")
@@ -86,20 +85,13 @@ func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
 			" followed by [user:password@]host:port (the URL is not shown, as it may contain a password)")
 	}
 	shown := redactedURL(u)
-	fail := func(err error) (goredis.UniversalClient, *string, error) {
+	fail := func(err error) (goredis.UniversalClient, []Option, error) {
 		return nil, nil, fmt.Errorf("redis: URL %s: %s", shown, urlsecret.Scrub(strings.TrimPrefix(err.Error(), "redis: "), rawURL))
 	}
 
-	q := u.Query()
-	var prefix *string
-	if vs, ok := q["prefix"]; ok {
-		p := vs[len(vs)-1]
-		if p == "" {
-			return fail(errEmptyPrefix)
-		}
-		prefix = &p
-		q.Del("prefix")
-		u.RawQuery = q.Encode()
+	opts, err := storeOptions(u)
+	if err != nil {
+		return fail(err)
 	}
 
 	base, kind, _ := strings.Cut(u.Scheme, "+")
@@ -121,7 +113,7 @@ func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
 		if o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
 			return fail(errReplicaReads)
 		}
-		return goredis.NewClusterClient(o), prefix, nil
+		return goredis.NewClusterClient(o), opts, nil
 	case "sentinel":
 		o, err := goredis.ParseFailoverURL(u.String())
 		if err != nil {
@@ -133,7 +125,7 @@ func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
 		if o.ReplicaOnly || o.RouteByLatency || o.RouteRandomly {
 			return fail(errReplicaReads)
 		}
-		return goredis.NewFailoverClient(o), prefix, nil
+		return goredis.NewFailoverClient(o), opts, nil
 	default:
 		// go-redis takes the dialer options from cluster and sentinel URLs
 		// only; take them here too.
@@ -146,8 +138,40 @@ func parseURL(rawURL string) (goredis.UniversalClient, *string, error) {
 			return fail(err)
 		}
 		o.DialerRetries, o.DialerRetryTimeout = retries, retryTimeout
-		return goredis.NewClient(o), prefix, nil
+		return goredis.NewClient(o), opts, nil
 	}
+}
+
+// maxRecordLimit is the largest max_record a URL may set: Redis's largest
+// string (proto-max-bulk-len, 512 MiB).
+const maxRecordLimit = 512 << 20
+
+// storeOptions removes the store's own options, prefix and max_record,
+// from u (go-redis refuses options it does not know) and returns them.
+func storeOptions(u *url.URL) ([]Option, error) {
+	q := u.Query()
+	var opts []Option
+	if vs, ok := q["prefix"]; ok {
+		p := vs[len(vs)-1]
+		if p == "" {
+			return nil, errEmptyPrefix
+		}
+		opts = append(opts, WithPrefix(p))
+	}
+	if vs, ok := q["max_record"]; ok {
+		v := vs[len(vs)-1]
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxRecordLimit {
+			return nil, fmt.Errorf("invalid max_record: %q (bytes, from 1 to %d)", v, maxRecordLimit)
+		}
+		opts = append(opts, WithMaxRecordSize(n))
+	}
+	if len(opts) > 0 {
+		q.Del("prefix")
+		q.Del("max_record")
+		u.RawQuery = q.Encode()
+	}
+	return opts, nil
 }
 
 // dialerOptions removes the dialer_retries and dialer_retry_timeout

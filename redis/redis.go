@@ -22,6 +22,14 @@
 // one it wrote) instead of reporting a conflict, so the middleware never
 // re-applies an update that already landed.
 //
+// A session is at most 1 MiB by default (WithMaxRecordSize, or the URL
+// option max_record): Save refuses a larger one with ErrTooLarge. A key
+// that holds no session record (a key of another type; a hash without
+// data, without a valid version or with an invalid touch time; data over
+// that size) is [sessions.ErrCorrupt], and the middleware starts a new
+// session. Errors of the connection or the server, a reply cut off in
+// transit included, are transport errors (503).
+//
 // It needs Redis 4.0 or later (or a compatible server that runs Lua
 // scripts, such as Valkey).
 package redis
@@ -29,6 +37,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -37,10 +46,6 @@ import (
 
 	"github.com/sessionware/sessions"
 )
-
-// DefaultPrefix is put before every key the store writes, unless
-// WithPrefix sets another.
-const DefaultPrefix = "session:"
 
 // Hash fields of a stored session.
 const (
@@ -95,31 +100,16 @@ return 1
 // safe for concurrent use. Make one with [New] (around a client you own) or
 // [Open] (from a URL).
 type Store struct {
-	client goredis.UniversalClient
-	prefix string
-	owned  bool // Open made the client: Close closes it
+	client    goredis.UniversalClient
+	prefix    string
+	maxRecord int  // bytes of session data (WithMaxRecordSize)
+	owned     bool // Open made the client: Close closes it
 }
 
 var (
 	_ sessions.Store   = (*Store)(nil)
 	_ sessions.Toucher = (*Store)(nil)
 )
-
-// Option configures New and Open.
-type Option func(*options)
-
-type options struct {
-	prefix string
-}
-
-// WithPrefix sets the string put before every session key in Redis.
-// Default DefaultPrefix ("session:"). Give each application sharing a Redis
-// database its own prefix. An empty prefix is refused: New panics, Open
-// returns an error. On Redis Cluster, a prefix holding a hash tag such as
-// "{sess}:" would put every session in one slot; don't.
-func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
-
-var errEmptyPrefix = errors.New("redis: the key prefix must not be empty")
 
 func newStore(client goredis.UniversalClient, owned bool, opts []Option) (*Store, error) {
 	o := options{prefix: DefaultPrefix}
@@ -129,7 +119,7 @@ func newStore(client goredis.UniversalClient, owned bool, opts []Option) (*Store
 	if o.prefix == "" {
 		return nil, errEmptyPrefix
 	}
-	return &Store{client: client, prefix: o.prefix, owned: owned}, nil
+	return &Store{client: client, prefix: o.prefix, maxRecord: o.maxRecordSize(), owned: owned}, nil
 }
 
 // New returns a store that keeps sessions through client, which may be a
@@ -165,13 +155,21 @@ func (s *Store) Close() error {
 
 // Load returns the record under key with one HMGET, or
 // [sessions.ErrNotFound]. Redis never returns a key past its TTL, so an
-// expired record is never returned.
+// expired record is never returned. A key that holds no session record (a
+// key of another type; a hash without data, without a valid version or
+// with an invalid touch time; data over the maximum record size) is an
+// error wrapping [sessions.ErrCorrupt]. Errors of the connection or the
+// server are returned as go-redis reports them.
 func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return sessions.Record{}, err
 	}
-	vals, err := s.client.HMGet(ctx, s.prefix+key, fieldData, fieldVersion, fieldTouched).Result()
+	k := s.prefix + key
+	vals, err := s.client.HMGet(ctx, k, fieldData, fieldVersion, fieldTouched).Result()
 	if err != nil {
+		if goredis.HasErrorPrefix(err, "WRONGTYPE") {
+			return sessions.Record{}, corrupt(k, "a value of another type than a hash")
+		}
 		return sessions.Record{}, err
 	}
 	if len(vals) != 3 {
@@ -179,31 +177,54 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	}
 	data, ok := vals[0].(string)
 	if !ok {
-		return sessions.Record{}, sessions.ErrNotFound
+		if vals[1] == nil && vals[2] == nil {
+			return sessions.Record{}, sessions.ErrNotFound
+		}
+		return sessions.Record{}, corrupt(k, "a hash without data")
+	}
+	if len(data) > s.maxRecord {
+		return sessions.Record{}, corrupt(k, fmt.Sprintf("%d bytes of data, over the store's maximum record size of %d (WithMaxRecordSize)", len(data), s.maxRecord))
 	}
 	vs, _ := vals[1].(string)
 	version, err := strconv.ParseUint(vs, 10, 64)
 	if err != nil || version == 0 {
-		return sessions.Record{}, errors.New("redis: stored session has no valid version")
+		return sessions.Record{}, corrupt(k, "a hash without a valid version")
 	}
 	r := sessions.Record{Data: []byte(data), Version: version}
 	if ts, ok := vals[2].(string); ok {
-		if ms, err := strconv.ParseInt(ts, 10, 64); err == nil {
-			r.Touched = time.UnixMilli(ms)
+		ms, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil {
+			return sessions.Record{}, corrupt(k, "a hash with an invalid touch time")
 		}
+		r.Touched = time.UnixMilli(ms)
 	}
 	return r, nil
 }
+
+// corrupt is Load's error for the key k that holds what it says, not a
+// session record.
+func corrupt(k, holds string) error {
+	return fmt.Errorf("redis: key %q holds %s: %w", k, holds, sessions.ErrCorrupt)
+}
+
+// ErrTooLarge is returned by Save when the session is larger than the
+// store's maximum record size (WithMaxRecordSize, 1 MiB by default). It
+// wraps [sessions.ErrTooLarge], so the default error handler answers 500.
+var ErrTooLarge = fmt.Errorf("redis: session too large: %w", sessions.ErrTooLarge)
 
 // Save stores data under key for ttl with compare-and-swap, in one script
 // call: version 0 adds only if nothing is stored, any other version
 // replaces only the record with that version; otherwise it returns
 // [sessions.ErrConflict] and changes nothing. The key's TTL becomes ttl,
 // rounded up to whole milliseconds. It returns the new version: a fresh
-// random 64-bit number, never 0 and never the version it replaces.
+// random 64-bit number, never 0 and never the version it replaces. Data
+// over the maximum record size is ErrTooLarge, refused without sending it.
 func (s *Store) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if len(data) > s.maxRecord {
+		return 0, fmt.Errorf("%w: %d bytes, over the store's maximum record size of %d (WithMaxRecordSize)", ErrTooLarge, len(data), s.maxRecord)
 	}
 	next := newVersion(version)
 	ok, err := saveScript.Run(ctx, s.client, []string{s.prefix + key},
