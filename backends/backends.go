@@ -7,8 +7,8 @@
 //
 //	memory://[?max_entries=N&cleanup=DURATION]
 //	cookie://
-//	memcached://host1:11211[,host2:11211…][?prefix=P&timeout=DURATION&max_idle=N]
-//	redis://[user:password@]host:6379[/db][?prefix=P&go-redis options]
+//	memcached://host1:11211[,host2:11211…][?prefix=P&timeout=DURATION&max_idle=N&max_record=BYTES]
+//	redis://[user:password@]host:6379[/db][?prefix=P&max_record=BYTES&go-redis options]
 //	rediss://…, unix://…, redis+cluster://…, rediss+cluster://…,
 //	redis+sentinel://…, rediss+sentinel://…
 //
@@ -48,14 +48,17 @@
 // every key (default "session:"; give each application sharing the
 // servers its own); timeout bounds each connect, read and write, a Go
 // duration from 1ms to 1m (default 500ms); max_idle is the number of idle
-// connections kept per server, 1 to 10000 (default 64).
+// connections kept per server, 1 to 10000 (default 64); max_record is the
+// largest session in bytes, 1 to 1073741824 (default 1048576, memcached's
+// default item size limit; see [memcached.WithMaxRecordSize]).
 //
 // # redis:// and its relatives
 //
 // Sessions in Redis (package [redis]). The URL is handed to [redis.Open], which
 // accepts go-redis's URL syntax and query options (dial_timeout,
 // read_timeout, pool_size, max_retries, …) plus prefix (default
-// "session:"):
+// "session:") and max_record, the largest session in bytes, 1 to
+// 536870912 (default 1048576; see [redis.WithMaxRecordSize]):
 //
 //	redis://[user:password@]host[:6379][/db][?options]            one server
 //	rediss://…                                                    the same over TLS

@@ -143,14 +143,16 @@ func TestOpenRedis(t *testing.T) {
 		{name: "DB", url: "redis://127.0.0.1:6379/2", wantType: typ},
 		{name: "Password", url: "redis://:" + secret + "@127.0.0.1:6379/0", wantType: typ},
 		{name: "Prefix", url: "redis://127.0.0.1:6379?prefix=shop:&dial_timeout=1s", wantType: typ},
+		{name: "MaxRecord", url: "redis+cluster://127.0.0.1:7000?max_record=2097152&addr=127.0.0.1:7001", wantType: typ},
 		{name: "TLS", url: "rediss://user:" + secret + "@redis.example.com:6380", wantType: typ},
 		{name: "Unix", url: "unix:///run/redis.sock?db=1", wantType: typ},
 		{name: "Cluster", url: "redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002", wantType: typ},
 		{name: "Sentinel", url: "redis+sentinel://127.0.0.1:26379/0?master_name=mymaster&addr=127.0.0.1:26380", wantType: typ},
 
-		{name: "UnknownOption", url: "redis://:" + secret + "@127.0.0.1:6379/0?bogus=1", wantErr: []string{"bogus", "accepted: prefix and go-redis's URL options", "dial_timeout"}},
+		{name: "UnknownOption", url: "redis://:" + secret + "@127.0.0.1:6379/0?bogus=1", wantErr: []string{"bogus", "accepted: prefix, max_record (", "go-redis's URL options", "dial_timeout"}},
 		{name: "BadDB", url: "redis://:" + secret + "@127.0.0.1:6379/notadb", wantErr: []string{"notadb"}},
 		{name: "EmptyPrefix", url: "redis://127.0.0.1:6379?prefix=", wantErr: []string{"prefix"}},
+		{name: "ZeroMaxRecord", url: "redis://:" + secret + "@127.0.0.1:6379?max_record=0", wantErr: []string{"max_record", "from 1 to 536870912"}},
 		{name: "PasswordOption", url: "redis+sentinel://127.0.0.1:26379/0?master_name=m&password=" + secret + "&bogus=1", wantErr: []string{"bogus"}},
 		{name: "SentinelWithoutMaster", url: "redis+sentinel://127.0.0.1:26379", wantErr: []string{"master_name"}},
 		{name: "MalformedWithPassword", url: "redis://:" + secret + "@127.0.0.1:port/0", wantErr: []string{"redis"}},
@@ -195,6 +197,13 @@ func TestOpenRedisIsUsable(t *testing.T) {
 	if err != nil || len(keys) != 1 || !strings.HasPrefix(keys[0], "backends-test:") {
 		t.Errorf("keys in Redis = %q (%v), want one with the prefix backends-test:", keys, err)
 	}
+}
+
+// TestOpenRedisMaxRecord checks that max_record reaches the store.
+func TestOpenRedisMaxRecord(t *testing.T) {
+	srv := testserver.Redis(t)
+	saveEdge(t, "redis://"+srv.Addr+"?max_record=10", 10)
+	saveEdge(t, "redis://"+srv.Addr, redis.DefaultMaxRecordSize)
 }
 
 // roundTrip stores a value in a session through real HTTP and reads it

@@ -18,12 +18,13 @@ func init() {
 }
 
 // memcachedForms lists the memcached URLs accepted.
-const memcachedForms = "memcached://host1:11211,host2:11211?prefix=P&timeout=D&max_idle=N or memcached:///path/to/memcached.sock?…"
+const memcachedForms = "memcached://host1:11211,host2:11211?prefix=P&timeout=D&max_idle=N&max_record=BYTES or memcached:///path/to/memcached.sock?…"
 
 // DefaultMemcachedPort is the port of a memcached address given without one.
 const DefaultMemcachedPort = "11211"
 
-// openMemcached opens memcached://h1[:port],h2[:port][?prefix=P&timeout=D&max_idle=N]
+// openMemcached opens
+// memcached://h1[:port],h2[:port][?prefix=P&timeout=D&max_idle=N&max_record=BYTES]
 // or memcached:///socket/path[?…].
 func openMemcached(c Config) (sessions.Backend, error) {
 	scheme, rest := cutScheme(c.Store)
@@ -63,6 +64,11 @@ func openMemcached(c Config) (sessions.Backend, error) {
 		{name: "max_idle", accepts: "an integer from 1 to 10000, idle connections kept per server", set: func(v string) error {
 			n, err := intOption(v, 1, 10000)
 			opts = append(opts, memcached.WithMaxIdleConns(n))
+			return err
+		}},
+		{name: "max_record", accepts: "an integer from 1 to 1073741824 (memcached's largest -I), the largest session in bytes; default 1048576", set: func(v string) error {
+			n, err := intOption(v, 1, 1<<30)
+			opts = append(opts, memcached.WithMaxRecordSize(n))
 			return err
 		}},
 	})

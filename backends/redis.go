@@ -19,7 +19,7 @@ func init() {
 }
 
 // redisOptionsHint lists what the Redis URLs accept besides the address.
-const redisOptionsHint = "prefix and go-redis's URL options (db, protocol, client_name, username, password, " +
+const redisOptionsHint = "prefix, max_record (the largest session in bytes, 1 to 536870912; default 1048576) and go-redis's URL options (db, protocol, client_name, username, password, " +
 	"max_retries, dial_timeout, read_timeout, write_timeout, pool_size, pool_timeout, min_idle_conns, max_idle_conns, " +
 	"conn_max_idle_time, conn_max_lifetime, skip_verify, …; addr for cluster and sentinel, master_name for sentinel), " +
 	"see https://pkg.go.dev/github.com/redis/go-redis/v9#ParseURL"
