@@ -219,7 +219,7 @@ func (p serverSide) touch(s *Session, now time.Time) (bool, error) {
 		return false, nil
 	}
 	err := p.toucher.Touch(s.storeCtx(), s.key, s.m.ttl(&s.rec, now), now)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
 		return true, &StoreError{Op: "touch", Err: err}
 	}
 	s.touched = now

@@ -111,12 +111,13 @@ var (
 	// concurrent change.
 	ErrConflict = errors.New("sessions: conflicting concurrent update")
 	// ErrCorrupt is returned (wrapped) by Load when a record exists under
-	// the key but cannot be read: wrong framing or type, no version, over
-	// the store's size limit, or a reply for another key. The middleware
-	// treats it as it treats a record it cannot decode: it records the
-	// error with c.Error and starts a new session under a new ID, so a
-	// corrupt record never locks a user out until it expires. A reply cut
-	// off in transit is a transport error, not ErrCorrupt.
+	// the key but cannot be read: wrong framing or type, no version, or
+	// over the store's size limit. The middleware treats it as it treats a
+	// record it cannot decode: it records the error with c.Error and starts
+	// a new session under a new ID, so a corrupt record never locks a user
+	// out until it expires. A reply cut off in transit, or one for another
+	// key, is a transport error, not ErrCorrupt: it says nothing about the
+	// record asked for.
 	ErrCorrupt = errors.New("sessions: corrupt record")
 	// ErrTooLarge is returned when the session is larger than the store
 	// (or a cookie) can hold. Backends wrap it in their own errors;
