@@ -49,8 +49,8 @@ type instant struct {
 }
 
 // setBounds divides the store's bound n (0: none) over the shards, and
-// sets each shard's share for protected entries: all but a tenth of its
-// bound, and one entry, which stay for probation.
+// sets each shard's share for protected entries: all of its bound but a
+// tenth (one entry at least), which stays for probation.
 func (s *Store) setBounds(n int, inUse time.Duration) {
 	for i := range s.shards {
 		sh := &s.shards[i]
