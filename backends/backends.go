@@ -18,7 +18,7 @@
 //
 // Sessions in this process (package [memory]): for development, tests and
 // a single instance. Options: max_entries bounds the number of sessions
-// (default 0, no bound; see [memory.WithMaxEntries]); cleanup is how often
+// (default 100000, [memory.DefaultMaxEntries]; 0 for no bound; see [memory.WithMaxEntries]); cleanup is how often
 // expired sessions are reclaimed, as a Go duration such as 30s or 5m
 // (default 1m; 0 disables the cleanup goroutine; see
 // [memory.WithCleanupInterval]). Nothing may follow "memory://" but options.

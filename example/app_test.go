@@ -595,7 +595,7 @@ func TestBackendDown(t *testing.T) {
 			cookie := c.Cookie(cookieName)
 
 			srv.Stop()
-			for _, path := range []string{"/api/session", "/api/cart", "/api/login", "/api/logout"} {
+			for _, path := range []string{"/api/session", "/api/cart", "/api/login"} {
 				var r response
 				if path == "/api/session" {
 					r = c.get(path)
@@ -617,6 +617,12 @@ func TestBackendDown(t *testing.T) {
 				t.Errorf("the 503 page redirects to %q", loc)
 			}
 			want(t, "cookie with the store down", c.Cookie(cookieName), cookie)
+			// A logout with the store down fails, and the browser forgets
+			// the session all the same.
+			r = c.postJSON("/api/logout", `{}`)
+			want(t, "/api/logout status with the store down", r.status, http.StatusServiceUnavailable)
+			want(t, "/api/logout answer with the store down", r.json, map[string]any{"error": "session store unavailable"})
+			want(t, "cookie after a logout with the store down", c.Cookie(cookieName), "")
 
 			srv.Start() // empty: the sessions are gone, the app works again
 			deadline := time.Now().Add(10 * time.Second)
