@@ -31,3 +31,22 @@ unit:
 
 run:
 	$(GO) run ./example
+
+# make fuzz: every fuzz target of the module, each for FUZZTIME, one at a
+# time (go test fuzzes one target per run). A failing input is written to
+# the package's testdata/fuzz/<target>/, which go test then runs as a seed;
+# the run goes on with the next target and fails at the end.
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+
+fuzz:
+	@failed=; \
+	for file in $$(grep -rl --include='*_test.go' --exclude-dir=testdata --exclude-dir=benchmarks '^func Fuzz' . | sort); do \
+	  dir=$$(dirname $$file); \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "== $$dir $$target ($(FUZZTIME))"; \
+	    $(GO) test $$dir -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) || failed="$$failed $$dir:$$target"; \
+	  done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failing:$$failed"; exit 1; fi
