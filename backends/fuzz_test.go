@@ -229,3 +229,14 @@ func actsAtOpen(rawURL string) bool {
 	}
 	return false
 }
+
+// What the fuzzer found: memcached URLs with a control character, a byte
+// beyond ASCII or a signed port opened a store that failed only when it
+// dialled.
+func TestOpenMemcachedRefusesUnprintableAddresses(t *testing.T) {
+	for _, u := range []string{"memcached://\x00", "meMCAChed://\x00", "memcached:///\x00", "memcached://h\xff", "memcached://h:+1", "memcached://h\t:11211"} {
+		if s, err := backends.Open(u); err == nil || !errors.Is(err, backends.ErrConfig) {
+			t.Errorf("Open(%q) = %T, %v; want an ErrConfig", u, s, err)
+		}
+	}
+}

@@ -39,6 +39,9 @@ func openMemcached(c Config) (sessions.Backend, error) {
 	var addrs []string
 	switch {
 	case hosts == "" && path != "":
+		if !printableASCII(path) {
+			return nil, configErr("memcached://: the socket path %q has a control character or a byte beyond ASCII; accepted: %s", printable("/"+path), memcachedForms)
+		}
 		addrs = []string{"/" + path} // a Unix socket
 	case path != "":
 		return nil, configErr("memcached://: the URL must not have a path after the servers, got %q; accepted: %s", "/"+printable(path), memcachedForms)
@@ -102,10 +105,10 @@ func memcachedAddrs(hosts string) ([]string, error) {
 				return nil, configErr("memcached://: server %q: an IPv6 address must be in brackets; %s", printable(h), accepted)
 			}
 		}
-		if host == "" || strings.ContainsAny(host, "[] /\\") {
+		if host == "" || !validHost(host) {
 			return nil, configErr("memcached://: server %q has no valid host; %s", printable(h), accepted)
 		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strings.Trim(port, "0123456789") != "" {
 			return nil, configErr("memcached://: server %q has an invalid port; %s", printable(h), accepted)
 		}
 		addr := net.JoinHostPort(host, port)
@@ -117,4 +120,29 @@ func memcachedAddrs(hosts string) ([]string, error) {
 		addrs = append(addrs, addr)
 	}
 	return addrs, nil
+}
+
+// validHost reports whether h is a host name (letters, digits, '-', '.',
+// '_') or an IP address.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// printableASCII reports whether s holds only printable ASCII.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
