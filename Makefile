@@ -2,6 +2,7 @@
 #   go run ./example   the example app on the in-memory backend
 #   make test          every check and test; installs what the tests need
 # And: make bench      every benchmark, writes BENCHMARKS.md (about 10 min)
+#      make fuzz       every fuzz target for FUZZTIME each (default 30s)
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -93,6 +93,9 @@ func parseURL(rawURL string) (goredis.UniversalClient, []Option, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if err := poolOptions(u.Query()); err != nil {
+		return fail(err)
+	}
 
 	base, kind, _ := strings.Cut(u.Scheme, "+")
 	switch u.Scheme {
@@ -203,4 +206,32 @@ func dialerOptions(u *url.URL) (retries int, timeout time.Duration, err error) {
 func redactedURL(u *url.URL) string {
 	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return strings.TrimSuffix(r.String(), "/")
+}
+
+// maxPool bounds the pool sizes a URL may ask for: go-redis makes its pool
+// at construction, so a huge size costs memory at Open (a negative one
+// panics inside it).
+const maxPool = 10000
+
+// poolOptions checks the pool options that go-redis acts on when the
+// client is made: sizes from 0 (pool_size from 1) to maxPool, and no
+// min_idle_conns, which would dial at Open (Open does no I/O).
+func poolOptions(q url.Values) error {
+	for _, name := range []string{"pool_size", "max_idle_conns", "max_active_conns"} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		low := 0
+		if name == "pool_size" {
+			low = 1
+		}
+		if n, err := strconv.Atoi(v); err != nil || n < low || n > maxPool {
+			return fmt.Errorf("%s=%q: want an integer from %d to %d", name, v, low, maxPool)
+		}
+	}
+	if v := q.Get("min_idle_conns"); v != "" && v != "0" {
+		return fmt.Errorf("min_idle_conns=%q: it would connect at Open, which does no I/O; leave it out", v)
+	}
+	return nil
 }
