@@ -92,6 +92,15 @@ func (a *raceApp) finish(t *testing.T, held *testapp.Held) *http.Response {
 	return resp
 }
 
+// want fails unless key reads want, as the browser or with the session ID
+// id if not empty; why says what the check shows.
+func (a *raceApp) want(t *testing.T, key, id, want, why string) {
+	t.Helper()
+	if got := a.get(t, key, id); got != want {
+		t.Fatalf("%s: %s = %s, want %s", why, key, got, want)
+	}
+}
+
 // get reads key as the browser, or with the session ID id if not empty.
 func (a *raceApp) get(t *testing.T, key, id string) string {
 	t.Helper()
@@ -126,15 +135,9 @@ func (s *suite) testUpdateBeforeRenew(t *testing.T) {
 	if got := a.Cookie(cookieName); got != renewed {
 		t.Fatalf("the browser holds %q, want the renewed ID %q", got, renewed)
 	}
-	if n := a.get(t, "n", ""); n != "2" {
-		t.Fatalf("n = %s after two increments, one of them loaded before the Renew", n)
-	}
-	if u := a.get(t, "user", ""); u != "bob" {
-		t.Fatalf("user = %s, want bob", u)
-	}
-	if u := a.get(t, "user", old); u != "<nil>" {
-		t.Fatalf("the old ID still reads user = %s", u)
-	}
+	a.want(t, "n", "", "2", "two increments, one loaded before the Renew")
+	a.want(t, "user", "", "bob", "the renewed session")
+	a.want(t, "user", old, "<nil>", "the old ID after the Renew")
 }
 
 func (s *suite) testRenewBeforeUpdate(t *testing.T) {
@@ -147,15 +150,9 @@ func (s *suite) testRenewBeforeUpdate(t *testing.T) {
 	if ck, set := testapp.SetCookie(resp, cookieName); !set || ck.Value == old {
 		t.Fatalf("the Renew set the cookie %q (set %v)", ck.Value, set)
 	}
-	if n := a.get(t, "n", ""); n != "1" {
-		t.Fatalf("n = %s: the Renew lost the increment committed while it ran", n)
-	}
-	if u := a.get(t, "user", ""); u != "bob" {
-		t.Fatalf("user = %s, want bob", u)
-	}
-	if n := a.get(t, "n", old); n != "<nil>" {
-		t.Fatalf("the old ID still reads n = %s", n)
-	}
+	a.want(t, "n", "", "1", "the increment committed while the Renew ran")
+	a.want(t, "user", "", "bob", "the renewed session")
+	a.want(t, "n", old, "<nil>", "the old ID after the Renew")
 }
 
 func (s *suite) testTwoRenews(t *testing.T) {
@@ -170,12 +167,8 @@ func (s *suite) testTwoRenews(t *testing.T) {
 		t.Fatalf("the browser holds %q, want the winning Renew's %q", got, winner)
 	}
 	// The loser's change still lands, on the winner's ID (set values win).
-	if u := a.get(t, "user", ""); u != "carol" {
-		t.Fatalf("user = %s, want carol (the later commit's value)", u)
-	}
-	if u := a.get(t, "user", old); u != "<nil>" {
-		t.Fatalf("the old ID still reads user = %s", u)
-	}
+	a.want(t, "user", "", "carol", "the losing Renew's change, on the winner's ID (the later set wins)")
+	a.want(t, "user", old, "<nil>", "the old ID after two Renews")
 }
 
 func (s *suite) testLogoutBeatsUpdate(t *testing.T) {
@@ -214,9 +207,7 @@ func (s *suite) testLogoutBeatsRenew(t *testing.T) {
 			t.Fatalf("after the logout the ID %q reads user = %s", id, u)
 		}
 	}
-	if u := a.get(t, "user", ""); u != "<nil>" {
-		t.Fatalf("after the logout the browser reads user = %s", u)
-	}
+	a.want(t, "user", "", "<nil>", "the browser after the logout")
 }
 
 func (s *suite) testOldIDAfterRenew(t *testing.T) {
@@ -225,21 +216,15 @@ func (s *suite) testOldIDAfterRenew(t *testing.T) {
 	old := a.Cookie(cookieName)
 	a.Expect("POST", "/login?user=bob", 200, "ok")
 	renewed := a.Cookie(cookieName)
-	if u := a.get(t, "user", old); u != "<nil>" {
-		t.Fatalf("the old ID reads user = %s after Renew", u)
-	}
+	a.want(t, "user", old, "<nil>", "the old ID after Renew")
 	// No fixation: a request that presents the old ID afterwards gets a
 	// session of its own, not the renewed one.
 	resp, _ := a.Stranger().Do("POST", "/set/planted/1", testapp.WithCookie(cookieName, old))
 	if ck, set := testapp.SetCookie(resp, cookieName); !set || ck.Value == old || ck.Value == renewed {
 		t.Fatalf("a write with the old ID set the cookie %q (set %v)", ck.Value, set)
 	}
-	if v := a.get(t, "planted", ""); v != "<nil>" {
-		t.Fatalf("a write with the old ID reached the renewed session: planted = %s", v)
-	}
-	if u := a.get(t, "user", ""); u != "bob" {
-		t.Fatalf("user = %s, want bob", u)
-	}
+	a.want(t, "planted", "", "<nil>", "a write with the old ID reached the renewed session")
+	a.want(t, "user", "", "bob", "the renewed session")
 }
 
 func (s *suite) testLogoutClientGone(t *testing.T) {
@@ -263,9 +248,7 @@ func (s *suite) testLogoutClientGone(t *testing.T) {
 	}
 	a.gate.Release() // the handler waits for the hang-up to reach it
 	<-a.finished
-	if u := a.get(t, "user", old); u != "<nil>" {
-		t.Fatalf("a logout whose client hung up was dropped: user = %s", u)
-	}
+	a.want(t, "user", old, "<nil>", "a logout whose client hung up was dropped")
 }
 
 // testHotSession has 64 clients send 20 increments each to one session at
