@@ -25,6 +25,9 @@ func (s *Session) commit() error {
 	if s.cctx.parent != nil {
 		s.cctx.end()
 	}
+	if err != nil {
+		s.event(EventSaveError)
+	}
 	return err
 }
 
@@ -61,6 +64,9 @@ func (s *Session) commitChanges() error {
 		if err := s.setCookie("", -1); err != nil {
 			return err
 		}
+	}
+	if s.ops&opDestroy != 0 {
+		s.event(EventDestroyed)
 	}
 	s.ops &^= opDestroy
 	return nil
@@ -115,6 +121,14 @@ func (s *Session) saved() {
 	}
 	clear(s.rec.slots[len(slots):])
 	s.rec.slots = slots
+	if s.m.cfg.observer != nil {
+		switch {
+		case s.isNew:
+			s.event(EventCreated)
+		case s.ops&opRenew != 0:
+			s.event(EventRenewed)
+		}
+	}
 	s.isNew = false
 	s.ops &^= opRenew | opReseal | opClear
 }

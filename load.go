@@ -55,6 +55,7 @@ func (s *Session) load() {
 			_ = s.c.Error(fmt.Errorf("sessions: discarding an unreadable session: %w", err))
 		default:
 			s.data, s.err = loadFailed, &StoreError{Op: "load", Err: err}
+			s.event(EventLoadError)
 			return false
 		}
 		tries++

@@ -32,16 +32,19 @@ func Sessions(name string, backend Backend, opts ...Option) gin.HandlerFunc {
 		panic(fmt.Sprintf("sessions: %q is not a valid cookie name", name))
 	}
 	m := &manager{name: name, ctxKey: any(contextKey + "/" + name), cfg: defaultConfig()}
+	for _, o := range opts {
+		o(&m.cfg)
+	}
 	switch b := backend.(type) {
 	case Sealer:
 		m.persist = sealed{sealer: b}
 	case Store:
+		if m.cfg.observer != nil {
+			b = observe(b, m.cfg.observer)
+		}
 		m.persist = newServerSide(b)
 	default:
 		panic(fmt.Sprintf("sessions: the backend (%T) is neither a Store nor a Sealer", backend))
-	}
-	for _, o := range opts {
-		o(&m.cfg)
 	}
 	if m.cfg.lifetime <= 0 {
 		panic("sessions: the lifetime must be positive")

@@ -22,6 +22,8 @@ type config struct {
 	codec         Codec
 	now           func() time.Time
 	commitTimeout time.Duration
+	observer      Observer
+	migrator      Migrator
 }
 
 func defaultConfig() config {

@@ -152,6 +152,7 @@ func (p serverSide) saveTurn(ctx context.Context, s *Session, ln *lane, now time
 		if !errors.Is(err, ErrConflict) {
 			return &StoreError{Op: "save", Err: err}
 		}
+		s.event(EventConflict)
 		if attempt >= maxSaveAttempts {
 			return &StoreError{Op: "save", Err: fmt.Errorf("gave up after %d attempts: %w", attempt, err)}
 		}
@@ -286,6 +287,7 @@ func (p serverSide) discard(s *Session) error {
 		if !errors.Is(err, ErrConflict) {
 			return &StoreError{Op: "delete", Err: err}
 		}
+		s.event(EventConflict)
 		if attempt >= maxSaveAttempts {
 			return &StoreError{Op: "delete", Err: fmt.Errorf("gave up after %d attempts: %w", attempt, err)}
 		}
