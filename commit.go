@@ -22,9 +22,7 @@ func (s *Session) commit() error {
 		return nil
 	}
 	err := s.commitChanges()
-	if s.cctx.parent != nil {
-		s.cctx.end()
-	}
+	s.endStoreCalls()
 	if err != nil {
 		s.event(EventSaveError)
 	}

@@ -61,6 +61,7 @@ func (s *Session) load() {
 		tries++
 		return tries < maxSameName
 	})
+	s.endStoreCalls()
 	if s.data == loaded && !found {
 		s.startNew(now)
 	}

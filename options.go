@@ -21,7 +21,7 @@ type config struct {
 	errorHandler  func(*gin.Context, error)
 	codec         Codec
 	now           func() time.Time
-	commitTimeout time.Duration
+	storeTimeout  time.Duration
 	observer      Observer
 	migrator      Migrator
 }
@@ -34,7 +34,7 @@ func defaultConfig() config {
 		errorHandler:  DefaultErrorHandler,
 		codec:         DefaultCodec,
 		now:           time.Now,
-		commitTimeout: 2 * time.Second,
+		storeTimeout:  2 * time.Second,
 	}
 }
 
@@ -78,16 +78,18 @@ func WithErrorHandler(h func(*gin.Context, error)) Option {
 	return func(c *config) { c.errorHandler = h }
 }
 
-// WithCommitTimeout bounds the store calls that commit a session (save,
-// touch, and the tombstones of Renew and Destroy, with the reads they
-// need), all together. They run detached from the request's cancellation,
-// so a logout lands even if the client hung up. Default 2 seconds. It
-// panics if d is not positive.
-func WithCommitTimeout(d time.Duration) Option {
+// WithStoreTimeout bounds the time one request spends in store calls: its
+// load and its commit (saves, touches, the tombstones of Renew and Destroy,
+// and the reads they need) share d, so a hung store costs a request about d
+// in all, however many calls it makes; the handler's own time between the
+// load and the commit does not count. The calls run detached from the
+// request's cancellation, so a logout lands even if the client hung up.
+// Default 2 seconds. It panics if d is not positive.
+func WithStoreTimeout(d time.Duration) Option {
 	if d <= 0 {
-		panic("sessions: the commit timeout must be positive")
+		panic("sessions: the store timeout must be positive")
 	}
-	return func(c *config) { c.commitTimeout = d }
+	return func(c *config) { c.storeTimeout = d }
 }
 
 // WithCodec sets how values are encoded. Default DefaultCodec.

@@ -39,7 +39,7 @@ func (p serverSide) open(s *Session, value string) (record, error) {
 	}
 	s.key = storeKey(&raw) // kept when the load fails, so that Destroy can still end it
 	s.loadSeq = p.commits.Load()
-	r, err := p.store.Load(s.ctx(), s.key)
+	r, err := p.store.Load(s.storeCtx(), s.key)
 	if errors.Is(err, ErrNotFound) {
 		return record{}, errNoSession
 	}

@@ -89,7 +89,7 @@ type Session struct {
 	clientCookie bool // the browser holds this session's cookie, or will after this response
 	rec          record
 
-	cctx commitContext // the store calls of the commit under way (storeCtx)
+	sctx storeContext // the store calls of the load or commit under way (storeCtx)
 }
 
 // ID returns the session's ID, the value of its cookie for server-side

@@ -30,6 +30,20 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "budget: the commit gets the whole budget again",
+		file: "commitctx.go",
+		old:  "s.m.cfg.storeTimeout - s.sctx.spent",
+		new:  "s.m.cfg.storeTimeout",
+		pkgs: []string{"."}, run: "TestStoreCallsShareOneBudget",
+	},
+	{
+		name: "budget: the handler's time counts against it",
+		file: "load.go",
+		old:  "\ts.endStoreCalls()\n\tif s.data == loaded && !found {",
+		new:  "\tif s.data == loaded && !found {",
+		pkgs: []string{"."}, run: "TestHandlerTimeDoesNotCountAgainstTheBudget",
+	},
+	{
 		name: "lifetime check removed",
 		file: "expiry.go",
 		old:  "if !now.Before(r.created.Add(m.cfg.lifetime)) {\n\t\treturn false\n\t}",
