@@ -12,29 +12,29 @@ import (
 type Option func(*config)
 
 type config struct {
-	idleTimeout   time.Duration
-	lifetime      time.Duration
-	path          string
-	domain        string
-	secure        bool
-	sameSite      http.SameSite
-	errorHandler  func(*gin.Context, error)
-	codec         Codec
-	now           func() time.Time
-	storeTimeout  time.Duration
-	observer      Observer
-	migrator      Migrator
+	idleTimeout  time.Duration
+	lifetime     time.Duration
+	path         string
+	domain       string
+	secure       bool
+	sameSite     http.SameSite
+	errorHandler func(*gin.Context, error)
+	codec        Codec
+	now          func() time.Time
+	storeTimeout time.Duration
+	observer     Observer
+	migrator     Migrator
 }
 
 func defaultConfig() config {
 	return config{
-		lifetime:      24 * time.Hour,
-		path:          "/",
-		sameSite:      http.SameSiteLaxMode,
-		errorHandler:  DefaultErrorHandler,
-		codec:         DefaultCodec,
-		now:           time.Now,
-		storeTimeout:  2 * time.Second,
+		lifetime:     24 * time.Hour,
+		path:         "/",
+		sameSite:     http.SameSiteLaxMode,
+		errorHandler: DefaultErrorHandler,
+		codec:        DefaultCodec,
+		now:          time.Now,
+		storeTimeout: 2 * time.Second,
 	}
 }
 
