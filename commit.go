@@ -128,7 +128,7 @@ func (s *Session) saved() {
 		}
 	}
 	s.isNew = false
-	s.ops &^= opRenew | opReseal | opClear
+	s.ops &^= opRenew | opReseal | opClear | opResend
 }
 
 // refreshDue reports whether the idle deadline should be pushed forward.

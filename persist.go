@@ -70,7 +70,7 @@ func (p sealed) save(s *Session, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := s.setCookie(value, maxAge(&s.rec, s.m.cfg.lifetime, now)); err != nil {
+	if err := s.setCookie(value, s.m.maxAge(&s.rec, now)); err != nil {
 		return err
 	}
 	s.saved()

@@ -169,8 +169,8 @@ func (p serverSide) saveTurn(ctx context.Context, s *Session, ln *lane, now time
 			return err
 		}
 	}
-	if s.isNew || s.ops&opRenew != 0 {
-		if err := s.setCookie(s.id, maxAge(&s.rec, s.m.cfg.lifetime, now)); err != nil {
+	if s.isNew || s.ops&(opRenew|opResend) != 0 {
+		if err := s.setCookie(s.id, s.m.maxAge(&s.rec, now)); err != nil {
 			return err
 		}
 	}

@@ -30,6 +30,48 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "features: flash categories share one list",
+		file: "session.go",
+		old:  "return flashKey + \":\" + category[0]",
+		new:  "return flashKey",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/FlashCategories",
+	},
+	{
+		name: "features: WithPersist(false) ignored",
+		file: "meta.go",
+		old:  "\treturn m.cfg.persist\n",
+		new:  "\treturn true\n",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/BrowserSessionCookies",
+	},
+	{
+		name: "features: RememberMe does not resend the cookie",
+		file: "persist_server.go",
+		old:  "if s.isNew || s.ops&(opRenew|opResend) != 0 {",
+		new:  "if s.isNew || s.ops&(opRenew) != 0 {",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/RememberMe",
+	},
+	{
+		name: "features: SetLifetime not enforced",
+		file: "meta.go",
+		old:  "\t\t\treturn time.UnixMilli(ms)\n",
+		new:  "\t\t\t_ = ms\n",
+		pkgs: []string{"./memory/", "./cookie/"}, run: "TestConformance/HTTP/SetLifetime",
+	},
+	{
+		name: "features: the header token ignored",
+		file: "httpcookie.go",
+		old:  "\t\t\ts.viaHeader = true\n",
+		new:  "\t\t\ts.viaHeader = false\n",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/HeaderTokens",
+	},
+	{
+		name: "features: the header does not win over a cookie",
+		file: "httpcookie.go",
+		old:  "\t\t\t}\n\t\t\treturn\n\t\t}\n\t}\n\teachCookie(",
+		new:  "\t\t\t}\n\t\t}\n\t}\n\teachCookie(",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/HeaderTokens",
+	},
+	{
 		name: "budget: the commit gets the whole budget again",
 		file: "commitctx.go",
 		old:  "s.m.cfg.storeTimeout - s.sctx.spent",
@@ -46,7 +88,7 @@ var mutations = []mutation{
 	{
 		name: "lifetime check removed",
 		file: "expiry.go",
-		old:  "if !now.Before(r.created.Add(m.cfg.lifetime)) {\n\t\treturn false\n\t}",
+		old:  "if !now.Before(m.expires(r)) {\n\t\treturn false\n\t}",
 		new:  "",
 		pkgs: []string{"."}, run: "TestAbsoluteLifetime",
 	},
@@ -144,7 +186,7 @@ var mutations = []mutation{
 	{
 		name: "lifetime check removed (every store)",
 		file: "expiry.go",
-		old:  "if !now.Before(r.created.Add(m.cfg.lifetime)) {\n\t\treturn false\n\t}",
+		old:  "if !now.Before(m.expires(r)) {\n\t\treturn false\n\t}",
 		new:  "",
 		pkgs: []string{"./memory/", "./cookie/"}, run: "TestConformance/HTTP/LifetimeEndsAUsedSession",
 	},
