@@ -58,6 +58,12 @@ func (s *Session) commitChanges() error {
 	if err := m.persist.discard(s); err != nil {
 		return err
 	}
+	if s.endingLegacy != nil {
+		if err := s.endLegacy(s.endingLegacy); err != nil {
+			return err
+		}
+		s.endingLegacy = nil
+	}
 	if s.ops&opDestroy != 0 && s.isNew && s.clientCookie {
 		if err := s.setCookie("", -1); err != nil {
 			return err

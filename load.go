@@ -64,6 +64,9 @@ func (s *Session) load() {
 	s.endStoreCalls()
 	if s.data == loaded && !found {
 		s.startNew(now)
+		if s.m.cfg.migrator != nil {
+			s.migrate(now)
+		}
 	}
 }
 

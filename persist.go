@@ -31,6 +31,11 @@ type persister interface {
 	// discard removes the record of an ID that Renew or Destroy ended
 	// (s.oldKey); a no-op where there is nothing on the server.
 	discard(s *Session) error
+
+	// claim records that the legacy session marked by key was migrated
+	// and reports whether this request is the first to claim it (see
+	// migrate).
+	claim(s *Session, key string, ttl time.Duration) (bool, error)
 }
 
 // sealed keeps the whole session in the cookie, sealed by a Sealer. Writes

@@ -91,6 +91,7 @@ type Session struct {
 	clientCookie bool // the browser holds this session's cookie, or will after this response
 	viaHeader    bool // the request carried the session in WithHeader's header: answer there
 	rec          record
+	endingLegacy *Legacy // the legacy session a destroyed session was migrated from, ended at commit
 
 	sctx storeContext // the store calls of the load or commit under way (storeCtx)
 }
@@ -270,6 +271,9 @@ func (s *Session) Destroy() {
 		return
 	}
 	s.endStoredID()
+	if s.m.cfg.migrator != nil && s.endingLegacy == nil {
+		s.endingLegacy = s.legacy()
+	}
 	s.startNew(s.m.cfg.now())
 	s.ops = opDestroy
 }

@@ -30,6 +30,27 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "migration: a legacy session migrated again",
+		file: "migration.go",
+		old:  "\tif !first {\n\t\treturn // migrated before",
+		new:  "\tif !first && false {\n\t\treturn // migrated before",
+		pkgs: []string{"."}, run: "TestMigration|TestLogoutBeforeMigration",
+	},
+	{
+		name: "migration: logout does not end the legacy session",
+		file: "session.go",
+		old:  "\t\ts.endingLegacy = s.legacy()\n",
+		new:  "\n",
+		pkgs: []string{"."}, run: "TestMigration|TestLogoutBeforeMigration",
+	},
+	{
+		name: "migration: a failed claim is not a failed load",
+		file: "migration.go",
+		old:  "\tif err != nil {\n\t\ts.data, s.err = loadFailed",
+		new:  "\tif false {\n\t\ts.data, s.err = loadFailed",
+		pkgs: []string{"."}, run: "TestMigrationWhileTheStoreIsDown",
+	},
+	{
 		name: "features: flash categories share one list",
 		file: "session.go",
 		old:  "return flashKey + \":\" + category[0]",
