@@ -51,8 +51,14 @@ func (s *Session) commitChanges() error {
 		write = false // never store an empty new session
 	}
 	if write {
+		enroll := s.ops&(opEnroll|opRenew) != 0
 		if err := m.persist.save(s, now); err != nil {
 			return err
+		}
+		if enroll {
+			if err := m.persist.enroll(s, now); err != nil {
+				return err
+			}
 		}
 	}
 	if err := m.persist.discard(s); err != nil {
@@ -134,7 +140,7 @@ func (s *Session) saved() {
 		}
 	}
 	s.isNew = false
-	s.ops &^= opRenew | opReseal | opClear | opResend
+	s.ops &^= opRenew | opReseal | opClear | opResend | opEnroll
 }
 
 // refreshDue reports whether the idle deadline should be pushed forward.

@@ -36,6 +36,10 @@ type persister interface {
 	// and reports whether this request is the first to claim it (see
 	// migrate).
 	claim(s *Session, key string, ttl time.Duration) (bool, error)
+
+	// enroll puts a session just saved in its owner's index (SetOwner), or
+	// moves its entry to its new key (Renew); see owners.go.
+	enroll(s *Session, now time.Time) error
 }
 
 // sealed keeps the whole session in the cookie, sealed by a Sealer. Writes
@@ -85,6 +89,8 @@ func (p sealed) save(s *Session, now time.Time) error {
 func (sealed) touch(*Session, time.Time) (bool, error) { return false, nil }
 
 func (sealed) discard(*Session) error { return nil }
+
+func (sealed) enroll(*Session, time.Time) error { return nil }
 
 // recordBuffers recycle the encoded record: stores copy what Save is given
 // and sealers what Seal is given, so the buffer is free once they return.

@@ -58,6 +58,15 @@ func (p serverSide) open(s *Session, value string) (record, error) {
 	if err != nil {
 		return record{}, err
 	}
+	if owner, handle, ok := s.m.ownerOf(&rec); ok {
+		// Signed out from another device, or its owner's index is gone.
+		if listed, err := p.listed(s.storeCtx(), owner, handle); err != nil || !listed {
+			if err == nil {
+				err = errNoSession
+			}
+			return record{}, err
+		}
+	}
 	s.id, s.version, s.versionKnown, s.touched = value, r.Version, true, r.Touched
 	return rec, nil
 }

@@ -32,6 +32,7 @@ import (
 //	opClear    Clear: keys another request added concurrently go too
 //	opReseal   a sealed cookie opened with an old key: seal it again
 //	opResend   SetLifetime or RememberMe changed the cookie's Max-Age: send it again
+//	opEnroll   SetOwner: list the session in its owner's index once it is saved
 type dataState uint8
 
 const (
@@ -58,6 +59,7 @@ const (
 	opClear
 	opReseal
 	opResend
+	opEnroll
 )
 
 // flashKey holds the flash messages. Keys starting with a NUL byte are the

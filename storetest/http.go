@@ -32,6 +32,8 @@ func (s *suite) runHTTP(t *testing.T) {
 	t.Run("SetLifetimeLonger", s.testSetLifetimeLonger)
 	t.Run("SetLifetimeShorter", s.testSetLifetimeShorter)
 	t.Run("HeaderTokens", s.testHeaderTokens)
+	t.Run("SignOutOtherDevices", s.testSignOutOtherDevices)
+	t.Run("LostOwnerIndexSignsOut", s.testLostOwnerIndexSignsOut)
 	if !s.sealed {
 		// A sealed session is the cookie: concurrent requests of one
 		// session cannot merge, the last response's cookie wins.

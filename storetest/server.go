@@ -88,6 +88,40 @@ func (s *suite) newServer(t *testing.T, opts ...sessions.Option) *server {
 		r.GET("/flashes/:category", func(c *gin.Context) {
 			c.String(200, "%v", sessions.Default(c).Flashes(c.Param("category")))
 		})
+		r.POST("/login/:user", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Renew()
+			if err := s.SetOwner(c.Param("user")); err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			s.Set("user", c.Param("user"))
+			c.String(200, "ok")
+		})
+		r.GET("/devices", func(c *gin.Context) {
+			devices, err := sessions.Default(c).Devices()
+			if err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			c.JSON(200, gin.H{"devices": devices})
+		})
+		r.POST("/revoke-others", func(c *gin.Context) {
+			n, err := sessions.Default(c).RevokeOthers()
+			if err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			c.String(200, "%d", n)
+		})
+		r.POST("/revoke/:handle", func(c *gin.Context) {
+			ok, err := sessions.Default(c).RevokeDevice(c.Param("handle"))
+			if err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			c.String(200, "%v", ok)
+		})
 		r.POST("/remember/:on", func(c *gin.Context) {
 			sessions.Default(c).RememberMe(c.Param("on") == "yes")
 			c.String(200, "ok")

@@ -30,6 +30,27 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "owners: a load does not check the owner's index",
+		file: "persist_server.go",
+		old:  "err != nil || !listed {",
+		new:  "err != nil || !listed && false {",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/(SignOut|LostOwner)",
+	},
+	{
+		name: "owners: Renew leaves the index entry at the old key",
+		file: "commit.go",
+		old:  "enroll := s.ops&(opEnroll|opRenew) != 0",
+		new:  "enroll := s.ops&(opEnroll) != 0",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/SignOut",
+	},
+	{
+		name: "owners: a revocation keeps the others in the index",
+		file: "owners.go",
+		old:  "\t\t\tif drop(d.handle, mine) {",
+		new:  "\t\t\tkept = append(kept, d)\n\t\t\tif drop(d.handle, mine) {",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/SignOut",
+	},
+	{
 		name: "migration: a legacy session migrated again",
 		file: "migration.go",
 		old:  "\tif !first {\n\t\treturn // migrated before",
