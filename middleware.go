@@ -28,6 +28,19 @@ type manager struct {
 // backend is neither a Store nor a Sealer, or an option is invalid: all
 // programming errors, caught at start-up.
 func Sessions(name string, backend Backend, opts ...Option) gin.HandlerFunc {
+	return newManager(name, backend, opts).handle
+}
+
+// SessionsAround is Sessions for a library that gives a request several
+// sessions from one middleware (gincontrib.SessionsMany): the function it
+// returns does for the request what the middleware does, around next
+// instead of the rest of the handler chain, so that calls can nest. It
+// panics as Sessions does.
+func SessionsAround(name string, backend Backend, opts ...Option) func(c *gin.Context, next func()) {
+	return newManager(name, backend, opts).serve
+}
+
+func newManager(name string, backend Backend, opts []Option) *manager {
 	if !validCookieName(name) {
 		panic(fmt.Sprintf("sessions: %q is not a valid cookie name", name))
 	}
@@ -52,10 +65,14 @@ func Sessions(name string, backend Backend, opts ...Option) gin.HandlerFunc {
 	if err := m.cfg.checkCookie(name); err != nil {
 		panic(err.Error())
 	}
-	return m.handle
+	return m
 }
 
-func (m *manager) handle(c *gin.Context) {
+func (m *manager) handle(c *gin.Context) { m.serve(c, nil) }
+
+// serve gives the request its session around next, or the rest of the
+// chain when next is nil.
+func (m *manager) serve(c *gin.Context, next func()) {
 	s := &Session{m: m, c: c}
 	s.w = responseWriter{ResponseWriter: c.Writer, s: s}
 	c.Writer = &s.w
@@ -68,7 +85,11 @@ func (m *manager) handle(c *gin.Context) {
 	}
 	returned := false
 	defer s.done(&returned)
-	c.Next()
+	if next == nil {
+		c.Next()
+	} else {
+		next()
+	}
 	returned = true
 	s.finish()
 }
