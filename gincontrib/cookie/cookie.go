@@ -1,0 +1,80 @@
+// Package cookie is the drop-in for gin-contrib/sessions/cookie: the whole
+// session lives in the cookie, sealed with AES-256-GCM by this module's
+// cookie package (gin-contrib signed it, and encrypted it only when a
+// pair had a second key).
+package cookie
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/cookie"
+	"github.com/sessionware/sessions/gincontrib"
+)
+
+// Store is a [gincontrib.Store] that keeps sessions in the cookie.
+type Store interface {
+	gincontrib.Store
+}
+
+// NewStore returns a Store that seals sessions into the cookie with keys
+// derived from keyPairs, gin-contrib's key pairs (hashKey, blockKey, ...),
+// in the same order: the first pair seals, every pair opens, so rotation
+// works as in gin-contrib. Each pair becomes one 32-byte AES key by
+// HKDF-SHA-256 over both of its keys (see [Keys]); a key is as hard to
+// guess as the pair it comes from, so give 32 random bytes or more, not a
+// password (NewStore logs a warning for a hash key shorter than 32 bytes).
+//
+// It panics if keyPairs is empty or a pair has no hash key, as gin-contrib
+// failed every request then.
+func NewStore(keyPairs ...[]byte) Store {
+	keys := Keys(keyPairs...)
+	sealer, err := cookie.New(keys[0], cookie.WithOldKeys(keys[1:]...))
+	if err != nil {
+		panic("gincontrib/cookie: " + err.Error()) // a derived key is 32 random-looking bytes
+	}
+	return gincontrib.NewStore(gincontrib.Backend{
+		Open: func() sessions.Backend { return sealer },
+	})
+}
+
+// Keys returns the keys that NewStore seals and opens cookies with, one
+// per pair of keyPairs (hashKey, blockKey; the last pair may lack its
+// blockKey): HKDF-SHA-256 (RFC 5869) with no salt, the info
+// "sessionware/gincontrib cookie key v1", and as input keying material
+// both keys of the pair, each preceded by its length as a uvarint. It
+// panics if keyPairs is empty or a pair has no hash key.
+func Keys(keyPairs ...[]byte) [][]byte {
+	if len(keyPairs) == 0 {
+		panic("gincontrib/cookie: no key pairs: give the ones the program gave gin-contrib")
+	}
+	var keys [][]byte
+	for i := 0; i < len(keyPairs); i += 2 {
+		hash := keyPairs[i]
+		var block []byte
+		if i+1 < len(keyPairs) {
+			block = keyPairs[i+1]
+		}
+		if len(hash) == 0 {
+			panic(fmt.Sprintf("gincontrib/cookie: key pair %d has no hash key", i/2+1))
+		}
+		if len(hash) < 32 {
+			slog.Warn("gincontrib/cookie: a hash key shorter than 32 bytes: sealed cookies are only as safe as it is hard to guess",
+				"pair", i/2+1, "bytes", len(hash))
+		}
+		ikm := binary.AppendUvarint(nil, uint64(len(hash)))
+		ikm = append(ikm, hash...)
+		ikm = binary.AppendUvarint(ikm, uint64(len(block)))
+		ikm = append(ikm, block...)
+		key, err := hkdf.Key(sha256.New, ikm, nil, "sessionware/gincontrib cookie key v1", cookie.KeySize)
+		if err != nil {
+			panic("gincontrib/cookie: " + err.Error())
+		}
+		keys = append(keys, key)
+	}
+	return keys
+}

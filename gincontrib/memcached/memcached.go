@@ -1,0 +1,33 @@
+// Package memcached is the drop-in for gin-contrib/sessions/memcached:
+// sessions live in memcached (this module's memcached store, with
+// compare-and-swap), and the cookie holds a random ID.
+package memcached
+
+import (
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/gincontrib"
+	"github.com/sessionware/sessions/memcached"
+)
+
+// Store is a [gincontrib.Store] that keeps sessions in memcached.
+type Store interface {
+	gincontrib.Store
+}
+
+// NewStore returns a Store on client, every key starting with keyPrefix
+// (empty: memcached.New's default, "session:"). The client's settings
+// (servers, timeout, idle connections) are used as they are. keyPairs are
+// the key pairs the program gave gin-contrib: this library's cookie holds
+// a random 256-bit ID that needs no signature, and the keys serve to read
+// the sessions gin-contrib wrote. It panics if client is nil or keyPrefix
+// cannot start a memcached key (a space or control character), as
+// memcached.New does.
+func NewStore(client *memcache.Client, keyPrefix string, keyPairs ...[]byte) Store {
+	var opts []memcached.Option
+	if keyPrefix != "" {
+		opts = append(opts, memcached.WithPrefix(keyPrefix))
+	}
+	m := memcached.New(client, opts...)
+	return gincontrib.NewStore(gincontrib.Backend{Open: func() sessions.Backend { return m }})
+}
