@@ -40,6 +40,8 @@ func TestConstructorsPanicOnWhatCannotWork(t *testing.T) {
 		{"relative path", "WithPath", func() { CookieWith(cookieName, pairs(hashA), WithPath("app")) }},
 		{"path with an attribute", "WithPath", func() { CookieWith(cookieName, pairs(hashA), WithPath("/; Domain=evil.test")) }},
 		{"domain with an attribute", "WithDomain", func() { CookieWith(cookieName, pairs(hashA), WithDomain("a.test; Secure")) }},
+		{"empty flash category", "WithFlashCategories(\"\")", func() { CookieWith(cookieName, pairs(hashA), WithFlashCategories("")) }},
+		{"_flash as a category", "WithFlashCategories(\"_flash\")", func() { CookieWith(cookieName, pairs(hashA), WithFlashCategories("a", "_flash")) }},
 		{"key prefix on the cookie store", "Cookie: WithKeyPrefix applies to the redis store only", func() { CookieWith(cookieName, pairs(hashA), WithKeyPrefix("x")) }},
 		{"key prefix on memcached", "Memcached: WithKeyPrefix applies to the redis store only", func() { MemcachedWith(cookieName, mc, "", pairs(hashA), WithKeyPrefix("x")) }},
 		{"JSON on memcached", "WithJSONSerializer applies to the redis store only", func() { MemcachedWith(cookieName, mc, "", pairs(hashA), WithJSONSerializer()) }},

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/securecookie"
+
 	"github.com/sessionware/sessions"
 )
 
@@ -56,6 +58,32 @@ func TestFindCarriesEveryValue(t *testing.T) {
 			again, err := k.reader(pairs(hashA, blockA)).Find(t.Context(), request(c))
 			if err != nil || again == nil || again.ID != l.ID {
 				t.Fatalf("second Find = %v, %v; want the same ID %q", again, err, l.ID)
+			}
+		})
+	}
+}
+
+// TestFlashCategories: with WithFlashCategories("error"), the messages
+// that gin-contrib's AddFlash(v, "error") kept under "error" become
+// flashes of that category; the default category's stay flashes too.
+func TestFlashCategories(t *testing.T) {
+	s := startServers(t)
+	for _, k := range kinds(s) {
+		t.Run(k.name, func(t *testing.T) {
+			c := login(t, legacyApp(k.store(t, hashA)))
+			l, err := k.reader(pairs(hashA), WithFlashCategories("error", "info")).Find(t.Context(), request(c))
+			if err != nil || l == nil {
+				t.Fatalf("Find = %v, %v", l, err)
+			}
+			want := map[string][]any{"": {"welcome", 2}, "error": {"bad password once"}}
+			if !reflect.DeepEqual(l.Flashes, want) {
+				t.Errorf("flashes %#v, want %#v", l.Flashes, want)
+			}
+			if v, ok := l.Values["error"]; ok {
+				t.Errorf("the error category also stays a value: %#v", v)
+			}
+			if len(l.Values) != len(wantValues())-1 {
+				t.Errorf("values %#v", l.Values)
 			}
 		})
 	}
@@ -109,6 +137,9 @@ func TestFindRefusesWhatDoesNotVerify(t *testing.T) {
 				{"cut", right, []*http.Cookie{{Name: cookieName, Value: c.Value[:len(c.Value)-4]}}},
 				{"empty", right, []*http.Cookie{{Name: cookieName, Value: ""}}},
 				{"too long", right, []*http.Cookie{{Name: cookieName, Value: c.Value + strings.Repeat("A", maxCookieLength)}}},
+				// Signed with the right key but longer than gorilla
+				// accepts: the legacy program never read it either.
+				{"valid but too long", right, []*http.Cookie{{Name: cookieName, Value: oversized(t)}}},
 				// The MAC covers the cookie name: the same value under
 				// another name, read by a reader of that name, fails.
 				{"moved to another name", renamed(k, "othersession", pairs(hashA)), []*http.Cookie{{Name: "othersession", Value: c.Value}}},
@@ -120,6 +151,20 @@ func TestFindRefusesWhatDoesNotVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oversized is a cookie value signed with hashA, holding a session with
+// a 4000-byte value: longer than gorilla/securecookie's 4096 bytes.
+func oversized(t *testing.T) string {
+	t.Helper()
+	v, err := securecookie.New(hashA, nil).MaxLength(0).Encode(cookieName, map[any]any{"pad": strings.Repeat("x", 4000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v) <= maxCookieLength {
+		t.Fatalf("the oversized cookie is %d bytes", len(v))
+	}
+	return v
 }
 
 // renamed is k's reader for another cookie name.

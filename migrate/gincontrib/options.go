@@ -33,6 +33,8 @@ type config struct {
 	keyPrefix     string
 	json          bool
 	maxRecordSize int
+	// flashCategories are keys whose []any values are flashes.
+	flashCategories []string
 	// redisOnly and recordOnly name the options given that only the
 	// redis reader, or only the readers with records, act on.
 	redisOnly, recordOnly []string
@@ -83,6 +85,26 @@ func WithDomain(d string) Option { return func(c *config) { c.domain = d } }
 // of the old program still read it during a rolling deploy; give this
 // option once no old instance is left.
 func WithExpireCookie() Option { return func(c *config) { c.expireCookie = true } }
+
+// WithFlashCategories names the flash categories the old program used
+// (gin-contrib's AddFlash(v, category)), so that their messages become
+// flashes of those categories ([sessions.Session].Flashes(category) then
+// returns them) instead of plain values. gorilla keeps a category's
+// flashes as a []any under the category's name, among the other values:
+// only the program knows which keys are categories. Default none: the
+// default category ("_flash") alone becomes flashes, and a category's
+// messages stay a []any value under its name. The constructors panic on
+// an empty category or "_flash".
+func WithFlashCategories(categories ...string) Option {
+	return func(c *config) {
+		for _, cat := range categories {
+			if cat == "" || cat == flashKey {
+				panic(fmt.Sprintf("gincontrib: WithFlashCategories(%q): the default category is always read", cat))
+			}
+		}
+		c.flashCategories = append(c.flashCategories, categories...)
+	}
+}
 
 // WithKeyPrefix sets the key prefix of the redis records, as the old
 // program set it with gin-contrib's redis.SetKeyPrefix (redistore's

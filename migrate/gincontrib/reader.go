@@ -15,6 +15,7 @@ type reader struct {
 	name         string
 	path, domain string
 	expireCookie bool
+	categories   []string
 	verifier
 }
 
@@ -42,6 +43,7 @@ func newReader(store, name string, keyPairs [][]byte, c config, redis, records b
 		path:         c.path,
 		domain:       c.domain,
 		expireCookie: c.expireCookie,
+		categories:   c.flashCategories,
 		verifier:     newVerifier(keyPairs, c),
 	}
 }
@@ -58,7 +60,7 @@ func (r *reader) cookie(req *http.Request) (string, bool) {
 // legacy returns a Legacy for the session id, with values m, that stops
 // verifying at expires.
 func (r *reader) legacy(id string, expires time.Time, m map[any]any) *sessions.Legacy {
-	values, flashes := split(m)
+	values, flashes := split(m, r.categories)
 	return &sessions.Legacy{
 		ID:           id,
 		Cookie:       r.name,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -85,18 +86,26 @@ func gobID(payload []byte) (string, error) {
 
 // split sorts gorilla Values into the values and flashes of a Legacy:
 // values under string keys are kept, the default flashes (a []any under
-// "_flash") become Flashes[""], and values under any other kind of key
-// are left out (the middleware keeps string keys only).
-func split(m map[any]any) (values map[string]any, flashes map[string][]any) {
+// "_flash") become Flashes[""], a []any under one of the categories
+// becomes Flashes[category], and values under any other kind of key are
+// left out (the middleware keeps string keys only).
+func split(m map[any]any, categories []string) (values map[string]any, flashes map[string][]any) {
 	values = make(map[string]any, len(m))
 	for k, v := range m {
 		ks, ok := k.(string)
 		if !ok {
 			continue
 		}
-		if f, isFlashes := v.([]any); ks == flashKey && isFlashes {
+		if f, isFlashes := v.([]any); isFlashes && (ks == flashKey || slices.Contains(categories, ks)) {
 			if len(f) > 0 {
-				flashes = map[string][]any{"": f}
+				if flashes == nil {
+					flashes = make(map[string][]any)
+				}
+				category := ks
+				if ks == flashKey {
+					category = ""
+				}
+				flashes[category] = f
 			}
 			continue
 		}
