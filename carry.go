@@ -8,7 +8,7 @@ import (
 // combinable reports whether s's commit, queued in a lane, can ride on
 // another request's: a plain save of a stored session.
 func (s *Session) combinable() bool {
-	return s.data == loaded && !s.isNew && s.oldKey == "" && s.ops&(opRenew|opDestroy) == 0
+	return s.data == loaded && !s.isNew && s.oldKey == "" && s.ops&(opRenew|opDestroy|opResend|opEnroll) == 0
 }
 
 // carry applies the changes of the queued requests riders to s's record,

@@ -22,9 +22,7 @@ func (s *Session) commit() error {
 		return nil
 	}
 	err := s.commitChanges()
-	if s.cctx.parent != nil {
-		s.cctx.end()
-	}
+	s.endStoreCalls()
 	if err != nil {
 		s.event(EventSaveError)
 	}
@@ -53,12 +51,24 @@ func (s *Session) commitChanges() error {
 		write = false // never store an empty new session
 	}
 	if write {
+		enroll := s.ops&(opEnroll|opRenew) != 0
 		if err := m.persist.save(s, now); err != nil {
 			return err
+		}
+		if enroll {
+			if err := m.persist.enroll(s, now); err != nil {
+				return err
+			}
 		}
 	}
 	if err := m.persist.discard(s); err != nil {
 		return err
+	}
+	if s.endingLegacy != nil {
+		if err := s.endLegacy(s.endingLegacy); err != nil {
+			return err
+		}
+		s.endingLegacy = nil
 	}
 	if s.ops&opDestroy != 0 && s.isNew && s.clientCookie {
 		if err := s.setCookie("", -1); err != nil {
@@ -130,7 +140,7 @@ func (s *Session) saved() {
 		}
 	}
 	s.isNew = false
-	s.ops &^= opRenew | opReseal | opClear
+	s.ops &^= opRenew | opReseal | opClear | opResend | opEnroll
 }
 
 // refreshDue reports whether the idle deadline should be pushed forward.

@@ -8,7 +8,7 @@ import (
 // alive reports whether a loaded record is within its absolute lifetime
 // and its idle timeout at now. touched is the store's last Touch time.
 func (m *manager) alive(r *record, touched time.Time, now time.Time) bool {
-	if !now.Before(r.created.Add(m.cfg.lifetime)) {
+	if !now.Before(m.expires(r)) {
 		return false
 	}
 	if idle := m.cfg.idleTimeout; idle > 0 {
@@ -25,7 +25,7 @@ func (m *manager) alive(r *record, touched time.Time, now time.Time) bool {
 // its lifetime, or the idle timeout if that is shorter, and at least a
 // second.
 func (m *manager) ttl(r *record, now time.Time) time.Duration {
-	ttl := r.created.Add(m.cfg.lifetime).Sub(now)
+	ttl := m.expires(r).Sub(now)
 	if idle := m.cfg.idleTimeout; idle > 0 && idle < ttl {
 		ttl = idle
 	}
@@ -39,9 +39,13 @@ func refreshInterval(idle time.Duration) time.Duration {
 }
 
 // maxAge is the cookie's Max-Age in seconds: the rest of the lifetime,
-// rounded up, at least 1.
-func maxAge(r *record, lifetime time.Duration, now time.Time) int {
-	d := r.created.Add(lifetime).Sub(now)
+// rounded up, at least 1; or 0 for a cookie that lasts the browser session
+// (see persists).
+func (m *manager) maxAge(r *record, now time.Time) int {
+	if !m.persists(r) {
+		return 0
+	}
+	d := m.expires(r).Sub(now)
 	secs := int64(d / time.Second) // rounded up, without overflowing
 	if d%time.Second > 0 {
 		secs++

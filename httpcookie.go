@@ -51,13 +51,46 @@ func eachCookie(r *http.Request, name string, yield func(value string) bool) {
 	}
 }
 
+// eachValue calls yield with each value that may name the request's
+// session: WithHeader's header when the request has it (then the cookies
+// do not count), otherwise each cookie of the session's name.
+func (s *Session) eachValue(yield func(value string) bool) {
+	if h := s.m.cfg.header; h != "" {
+		addVary(s.w.ResponseWriter.Header(), h)
+		if vs, ok := s.c.Request.Header[h]; ok {
+			s.viaHeader = true
+			if len(vs) > 0 && vs[0] != "" {
+				yield(vs[0])
+			}
+			return
+		}
+	}
+	eachCookie(s.c.Request, s.m.name, yield)
+}
+
+// addVary adds name to the Vary header.
+func addVary(h http.Header, name string) {
+	h["Vary"] = append(h["Vary"], name)
+}
+
 // setCookie sets the session cookie, replacing one set earlier in the same
-// response; maxAge < 0 deletes it.
+// response; maxAge < 0 deletes it, 0 makes it last the browser session (no
+// Max-Age).
 func (s *Session) setCookie(value string, maxAge int) error {
 	if !s.canSetCookie() {
 		return ErrHeaderWritten
 	}
 	cfg := &s.m.cfg
+	if s.viaHeader {
+		h := s.w.ResponseWriter.Header()
+		if maxAge < 0 {
+			value = ""
+		}
+		h.Set(cfg.header, value)
+		keepOutOfCaches(h, cfg.header)
+		s.clientCookie = maxAge >= 0
+		return nil
+	}
 	var b strings.Builder
 	b.Grow(len(s.m.name) + len(value) + 96)
 	b.WriteString(s.m.name)
@@ -71,7 +104,7 @@ func (s *Session) setCookie(value string, maxAge int) error {
 	}
 	if maxAge < 0 {
 		b.WriteString("; Max-Age=0")
-	} else {
+	} else if maxAge > 0 {
 		b.WriteString("; Max-Age=")
 		b.WriteString(strconv.Itoa(maxAge))
 	}
@@ -91,7 +124,7 @@ func (s *Session) setCookie(value string, maxAge int) error {
 	s.dropCookie(h)
 	h.Add("Set-Cookie", b.String())
 	s.clientCookie = maxAge >= 0
-	keepSetCookieOutOfCaches(h)
+	keepOutOfCaches(h, "Set-Cookie")
 	return nil
 }
 
@@ -103,6 +136,10 @@ var droppedHeaders = []string{
 
 // dropCookie removes the Set-Cookie lines of this session's cookie.
 func (s *Session) dropCookie(h http.Header) {
+	if s.viaHeader {
+		h.Del(s.m.cfg.header)
+		return
+	}
 	prefix := s.m.name + "="
 	if old := h["Set-Cookie"]; len(old) > 0 {
 		h["Set-Cookie"] = slices.DeleteFunc(old, func(v string) bool { return strings.HasPrefix(v, prefix) })
@@ -112,17 +149,20 @@ func (s *Session) dropCookie(h http.Header) {
 	}
 }
 
-// keepSetCookieOutOfCaches makes sure no shared cache stores the
-// Set-Cookie header: it adds no-cache="Set-Cookie" to Cache-Control unless
-// the handler already forbade caching (no-store, private, no-cache).
-func keepSetCookieOutOfCaches(h http.Header) {
+// keepOutOfCaches makes sure no shared cache stores the header called
+// name (Set-Cookie, or WithHeader's): it adds no-cache="<name>" to
+// Cache-Control unless the handler already forbade caching (no-store,
+// private, no-cache).
+func keepOutOfCaches(h http.Header, name string) {
 	cc := h.Get("Cache-Control")
 	switch {
+	case cc == "" && name == "Set-Cookie":
+		h.Set("Cache-Control", `no-cache="Set-Cookie"`) // a constant: no allocation
 	case cc == "":
-		h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+		h.Set("Cache-Control", `no-cache="`+name+`"`)
 	case strings.Contains(cc, "no-store") || strings.Contains(cc, "private") || strings.Contains(cc, "no-cache"):
 	default:
-		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
+		h.Set("Cache-Control", cc+`, no-cache="`+name+`"`)
 	}
 }
 

@@ -195,7 +195,7 @@ func TestAPanicInAQueuedCommitStaysWithItsRequest(t *testing.T) {
 // handler's 503.
 func TestAQueuedCommitGivesUpAtItsTimeout(t *testing.T) {
 	store := newGateStore()
-	a := laneApp(t, store, WithCommitTimeout(200*time.Millisecond))
+	a := laneApp(t, store, WithStoreTimeout(200*time.Millisecond))
 	cookie := start(t, a)
 	q := queued(t)
 	store.hold.Store(true)

@@ -43,7 +43,7 @@ func (s *Session) load() {
 	now := s.m.cfg.now()
 	s.data = loaded
 	found, tries := false, 0
-	eachCookie(s.c.Request, s.m.name, func(value string) bool {
+	s.eachValue(func(value string) bool {
 		s.clientCookie = true
 		rec, err := s.m.persist.open(s, value)
 		switch {
@@ -61,8 +61,12 @@ func (s *Session) load() {
 		tries++
 		return tries < maxSameName
 	})
+	s.endStoreCalls()
 	if s.data == loaded && !found {
 		s.startNew(now)
+		if s.m.cfg.migrator != nil {
+			s.migrate(now)
+		}
 	}
 }
 

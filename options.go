@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -12,29 +13,32 @@ import (
 type Option func(*config)
 
 type config struct {
-	idleTimeout   time.Duration
-	lifetime      time.Duration
-	path          string
-	domain        string
-	secure        bool
-	sameSite      http.SameSite
-	errorHandler  func(*gin.Context, error)
-	codec         Codec
-	now           func() time.Time
-	commitTimeout time.Duration
-	observer      Observer
-	migrator      Migrator
+	idleTimeout  time.Duration
+	lifetime     time.Duration
+	path         string
+	domain       string
+	secure       bool
+	sameSite     http.SameSite
+	errorHandler func(*gin.Context, error)
+	codec        Codec
+	now          func() time.Time
+	storeTimeout time.Duration
+	observer     Observer
+	migrator     Migrator
+	persist      bool
+	header       string // WithHeader's canonical name; empty: cookies only
 }
 
 func defaultConfig() config {
 	return config{
-		lifetime:      24 * time.Hour,
-		path:          "/",
-		sameSite:      http.SameSiteLaxMode,
-		errorHandler:  DefaultErrorHandler,
-		codec:         DefaultCodec,
-		now:           time.Now,
-		commitTimeout: 2 * time.Second,
+		lifetime:     24 * time.Hour,
+		path:         "/",
+		sameSite:     http.SameSiteLaxMode,
+		errorHandler: DefaultErrorHandler,
+		codec:        DefaultCodec,
+		now:          time.Now,
+		storeTimeout: 2 * time.Second,
+		persist:      true,
 	}
 }
 
@@ -42,6 +46,29 @@ func defaultConfig() config {
 // creation and enforced on the server whatever the browser keeps. Default
 // 24 hours. Renew does not restart it.
 func WithLifetime(d time.Duration) Option { return func(c *config) { c.lifetime = d } }
+
+// WithPersist decides whether session cookies persist: true (the default)
+// gives them a Max-Age, the rest of the session's lifetime, so they outlive
+// the browser session; false makes them last until the browser closes (no
+// Max-Age, no Expires), unless a session's RememberMe(true) says otherwise.
+// Either way the session ends on the server at its lifetime.
+func WithPersist(persist bool) Option { return func(c *config) { c.persist = persist } }
+
+// WithHeader lets clients that do not keep cookies (APIs, mobile apps)
+// carry the session in the request header called name instead: a request
+// that has that header, even empty, uses its value as the session's cookie
+// value would be used, and ignores the cookie; a response that changes it
+// (a new or renewed session, and with a Sealer every write, since the
+// sealed value is the token) sends the new value in the same header and
+// sets no cookie; Destroy answers with the header empty. Responses vary
+// on the header. Requests without the header keep using the cookie.
+// Default: cookies only. It panics if name is not a valid header name.
+func WithHeader(name string) Option {
+	if !validCookieName(name) { // the same token rule as a header name
+		panic(fmt.Sprintf("sessions: %q is not a valid header name", name))
+	}
+	return func(c *config) { c.header = http.CanonicalHeaderKey(name) }
+}
 
 // WithIdleTimeout ends a session that has not been used for d. Default 0:
 // no idle timeout. The idle deadline slides forward without writing the
@@ -78,16 +105,18 @@ func WithErrorHandler(h func(*gin.Context, error)) Option {
 	return func(c *config) { c.errorHandler = h }
 }
 
-// WithCommitTimeout bounds the store calls that commit a session (save,
-// touch, and the tombstones of Renew and Destroy, with the reads they
-// need), all together. They run detached from the request's cancellation,
-// so a logout lands even if the client hung up. Default 2 seconds. It
-// panics if d is not positive.
-func WithCommitTimeout(d time.Duration) Option {
+// WithStoreTimeout bounds the time one request spends in store calls: its
+// load and its commit (saves, touches, the tombstones of Renew and Destroy,
+// and the reads they need) share d, so a hung store costs a request about d
+// in all, however many calls it makes; the handler's own time between the
+// load and the commit does not count. The calls run detached from the
+// request's cancellation, so a logout lands even if the client hung up.
+// Default 2 seconds. It panics if d is not positive.
+func WithStoreTimeout(d time.Duration) Option {
 	if d <= 0 {
-		panic("sessions: the commit timeout must be positive")
+		panic("sessions: the store timeout must be positive")
 	}
-	return func(c *config) { c.commitTimeout = d }
+	return func(c *config) { c.storeTimeout = d }
 }
 
 // WithCodec sets how values are encoded. Default DefaultCodec.

@@ -31,6 +31,15 @@ type persister interface {
 	// discard removes the record of an ID that Renew or Destroy ended
 	// (s.oldKey); a no-op where there is nothing on the server.
 	discard(s *Session) error
+
+	// claim records that the legacy session marked by key was migrated
+	// and reports whether this request is the first to claim it (see
+	// migrate).
+	claim(s *Session, key string, ttl time.Duration) (bool, error)
+
+	// enroll puts a session just saved in its owner's index (SetOwner), or
+	// moves its entry to its new key (Renew); see owners.go.
+	enroll(s *Session, now time.Time) error
 }
 
 // sealed keeps the whole session in the cookie, sealed by a Sealer. Writes
@@ -70,7 +79,7 @@ func (p sealed) save(s *Session, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := s.setCookie(value, maxAge(&s.rec, s.m.cfg.lifetime, now)); err != nil {
+	if err := s.setCookie(value, s.m.maxAge(&s.rec, now)); err != nil {
 		return err
 	}
 	s.saved()
@@ -80,6 +89,8 @@ func (p sealed) save(s *Session, now time.Time) error {
 func (sealed) touch(*Session, time.Time) (bool, error) { return false, nil }
 
 func (sealed) discard(*Session) error { return nil }
+
+func (sealed) enroll(*Session, time.Time) error { return nil }
 
 // recordBuffers recycle the encoded record: stores copy what Save is given
 // and sealers what Seal is given, so the buffer is free once they return.

@@ -39,7 +39,7 @@ func (p serverSide) open(s *Session, value string) (record, error) {
 	}
 	s.key = storeKey(&raw) // kept when the load fails, so that Destroy can still end it
 	s.loadSeq = p.commits.Load()
-	r, err := p.store.Load(s.ctx(), s.key)
+	r, err := p.store.Load(s.storeCtx(), s.key)
 	if errors.Is(err, ErrNotFound) {
 		return record{}, errNoSession
 	}
@@ -57,6 +57,15 @@ func (p serverSide) open(s *Session, value string) (record, error) {
 	rec, err := decodeRecord(r.Data)
 	if err != nil {
 		return record{}, err
+	}
+	if owner, handle, ok := s.m.ownerOf(&rec); ok {
+		// Signed out from another device, or its owner's index is gone.
+		if listed, err := p.listed(s.storeCtx(), owner, handle); err != nil || !listed {
+			if err == nil {
+				err = errNoSession
+			}
+			return record{}, err
+		}
 	}
 	s.id, s.version, s.versionKnown, s.touched = value, r.Version, true, r.Touched
 	return rec, nil
@@ -169,8 +178,8 @@ func (p serverSide) saveTurn(ctx context.Context, s *Session, ln *lane, now time
 			return err
 		}
 	}
-	if s.isNew || s.ops&opRenew != 0 {
-		if err := s.setCookie(s.id, maxAge(&s.rec, s.m.cfg.lifetime, now)); err != nil {
+	if s.isNew || s.ops&(opRenew|opResend) != 0 {
+		if err := s.setCookie(s.id, s.m.maxAge(&s.rec, now)); err != nil {
 			return err
 		}
 	}

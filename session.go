@@ -31,6 +31,8 @@ import (
 //	opDestroy  Destroy: the stored record goes; the cookie expires unless new values come
 //	opClear    Clear: keys another request added concurrently go too
 //	opReseal   a sealed cookie opened with an old key: seal it again
+//	opResend   SetLifetime or RememberMe changed the cookie's Max-Age: send it again
+//	opEnroll   SetOwner: list the session in its owner's index once it is saved
 type dataState uint8
 
 const (
@@ -56,6 +58,8 @@ const (
 	opDestroy
 	opClear
 	opReseal
+	opResend
+	opEnroll
 )
 
 // flashKey holds the flash messages. Keys starting with a NUL byte are the
@@ -87,9 +91,11 @@ type Session struct {
 	versionKnown bool   // false after a store's Save could not tell the new version
 	touched      time.Time
 	clientCookie bool // the browser holds this session's cookie, or will after this response
+	viaHeader    bool // the request carried the session in WithHeader's header: answer there
 	rec          record
+	endingLegacy *Legacy // the legacy session a destroyed session was migrated from, ended at commit
 
-	cctx commitContext // the store calls of the commit under way (storeCtx)
+	sctx storeContext // the store calls of the load or commit under way (storeCtx)
 }
 
 // ID returns the session's ID, the value of its cookie for server-side
@@ -194,26 +200,38 @@ func (s *Session) Keys() []string {
 }
 
 // AddFlash adds a message that Flashes returns once, on this or a later
-// request.
-func (s *Session) AddFlash(v any) {
-	s.Update(flashKey, func(old any) any {
+// request. A category, if given (only the first counts), files it apart:
+// Flashes("error") returns only the messages added with "error", and
+// Flashes() those added without a category. The signatures are
+// gin-contrib/sessions'.
+func (s *Session) AddFlash(v any, category ...string) {
+	s.Update(flashKeyOf(category), func(old any) any {
 		list, _ := old.([]any)
 		return append(slices.Clip(list), v)
 	})
 }
 
-// Flashes returns the flash messages and removes them from the session.
-func (s *Session) Flashes() []any {
+// Flashes returns the flash messages of a category (only the first given
+// counts; none: the default category) and removes them from the session.
+func (s *Session) Flashes(category ...string) []any {
 	if !s.use() {
 		return nil
 	}
-	sl := s.find(flashKey)
+	sl := s.find(flashKeyOf(category))
 	if sl == nil || !sl.present {
 		return nil
 	}
 	list, _ := s.value(sl).([]any)
 	sl.remove()
 	return list
+}
+
+// flashKeyOf is the key that holds the flashes of a category.
+func flashKeyOf(category []string) string {
+	if len(category) == 0 || category[0] == "" {
+		return flashKey
+	}
+	return flashKey + ":" + category[0]
 }
 
 // Renew gives the session a new ID, keeping its values. Call it whenever
@@ -255,6 +273,9 @@ func (s *Session) Destroy() {
 		return
 	}
 	s.endStoredID()
+	if s.m.cfg.migrator != nil && s.endingLegacy == nil {
+		s.endingLegacy = s.legacy()
+	}
 	s.startNew(s.m.cfg.now())
 	s.ops = opDestroy
 }

@@ -26,6 +26,14 @@ func (s *suite) runHTTP(t *testing.T) {
 	t.Run("IdleSessionExpires", s.testIdleSessionExpires)
 	t.Run("RefreshAfterAQuarterOfTheIdleTimeout", s.testRefreshAfterAQuarterOfTheIdleTimeout)
 	t.Run("LifetimeEndsAUsedSession", s.testLifetimeEndsAUsedSession)
+	t.Run("FlashCategories", s.testFlashCategories)
+	t.Run("BrowserSessionCookies", s.testBrowserSessionCookies)
+	t.Run("RememberMe", s.testRememberMe)
+	t.Run("SetLifetimeLonger", s.testSetLifetimeLonger)
+	t.Run("SetLifetimeShorter", s.testSetLifetimeShorter)
+	t.Run("HeaderTokens", s.testHeaderTokens)
+	t.Run("SignOutOtherDevices", s.testSignOutOtherDevices)
+	t.Run("LostOwnerIndexSignsOut", s.testLostOwnerIndexSignsOut)
 	if !s.sealed {
 		// A sealed session is the cookie: concurrent requests of one
 		// session cannot merge, the last response's cookie wins.

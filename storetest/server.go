@@ -81,6 +81,60 @@ func (s *suite) newServer(t *testing.T, opts ...sessions.Option) *server {
 			c.String(200, "ok")
 		})
 		r.GET("/flashes", func(c *gin.Context) { c.String(200, "%v", sessions.Default(c).Flashes()) })
+		r.POST("/flash/:msg/:category", func(c *gin.Context) {
+			sessions.Default(c).AddFlash(c.Param("msg"), c.Param("category"))
+			c.String(200, "ok")
+		})
+		r.GET("/flashes/:category", func(c *gin.Context) {
+			c.String(200, "%v", sessions.Default(c).Flashes(c.Param("category")))
+		})
+		r.POST("/login/:user", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Renew()
+			if err := s.SetOwner(c.Param("user")); err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			s.Set("user", c.Param("user"))
+			c.String(200, "ok")
+		})
+		r.GET("/devices", func(c *gin.Context) {
+			devices, err := sessions.Default(c).Devices()
+			if err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			c.JSON(200, gin.H{"devices": devices})
+		})
+		r.POST("/revoke-others", func(c *gin.Context) {
+			n, err := sessions.Default(c).RevokeOthers()
+			if err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			c.String(200, "%d", n)
+		})
+		r.POST("/revoke/:handle", func(c *gin.Context) {
+			ok, err := sessions.Default(c).RevokeDevice(c.Param("handle"))
+			if err != nil {
+				c.String(500, "%v", err)
+				return
+			}
+			c.String(200, "%v", ok)
+		})
+		r.POST("/remember/:on", func(c *gin.Context) {
+			sessions.Default(c).RememberMe(c.Param("on") == "yes")
+			c.String(200, "ok")
+		})
+		r.POST("/lifetime/:d", func(c *gin.Context) {
+			d, err := time.ParseDuration(c.Param("d"))
+			if err != nil {
+				c.String(400, "%v", err)
+				return
+			}
+			sessions.Default(c).SetLifetime(d)
+			c.String(200, "ok")
+		})
 		r.POST("/renew", func(c *gin.Context) { sessions.Default(c).Renew(); c.String(200, "ok") })
 		r.POST("/destroy", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "ok") })
 		r.GET("/id", func(c *gin.Context) { c.String(200, sessions.Default(c).ID()) })
@@ -134,6 +188,7 @@ func (srv *server) whileHeld(t *testing.T, c *testapp.Browser, meanwhile func())
 type counting struct {
 	sessions.Store
 	loads, saves, deletes, touches atomic.Int64
+	lastTTL                        atomic.Int64 // of the last Save
 }
 
 func (c *counting) Load(ctx context.Context, key string) (sessions.Record, error) {
@@ -143,6 +198,7 @@ func (c *counting) Load(ctx context.Context, key string) (sessions.Record, error
 
 func (c *counting) Save(ctx context.Context, key string, data []byte, version uint64, ttl time.Duration) (uint64, error) {
 	c.saves.Add(1)
+	c.lastTTL.Store(int64(ttl))
 	return c.Store.Save(ctx, key, data, version, ttl)
 }
 

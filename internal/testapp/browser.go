@@ -35,6 +35,11 @@ func WithCookie(name, value string) Option {
 	return func(r *http.Request) { r.Header.Set("Cookie", name+"="+value) }
 }
 
+// WithHeader sets the request header name to value (empty included).
+func WithHeader(name, value string) Option {
+	return func(r *http.Request) { r.Header[http.CanonicalHeaderKey(name)] = []string{value} }
+}
+
 // WithBody sends body, with the Content-Type contentType unless empty.
 func WithBody(contentType, body string) Option {
 	return func(r *http.Request) {
