@@ -156,6 +156,13 @@ func init() {
 			pkgs: pkg, run: "TestFlashCategories",
 		},
 		mutation{
+			name: "gincontrib: Legacy names no cookie (the middleware cannot expire it at logout)",
+			file: dir + "reader.go",
+			old:  "Cookie:       r.name,",
+			new:  "Cookie:       \"\",",
+			pkgs: pkg, run: "TestMigrationThroughTheMiddleware",
+		},
+		mutation{
 			name: "gincontrib: WithExpireCookie ignored",
 			file: dir + "reader.go",
 			old:  "expireCookie: c.expireCookie,",
