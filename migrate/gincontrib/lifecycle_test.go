@@ -179,11 +179,20 @@ func TestBackendFailureIsAnError(t *testing.T) {
 			}
 			srv.Stop()
 			defer srv.Start()
-			if got, err := m.Find(t.Context(), request(c)); got != nil || err == nil {
-				t.Errorf("store down: Find = %v, %v; want an error", got, err)
+			got, err := m.Find(t.Context(), request(c))
+			if got != nil || err == nil {
+				t.Fatalf("store down: Find = %v, %v; want an error", got, err)
 			}
-			if err := m.End(t.Context(), l); err == nil {
-				t.Error("store down: End returned no error")
+			endErr := m.End(t.Context(), l)
+			if endErr == nil {
+				t.Fatal("store down: End returned no error")
+			}
+			// The errors go to logs: they name the record, not the
+			// whole session ID.
+			for _, err := range []error{err, endErr} {
+				if strings.Contains(err.Error(), l.ID) || !strings.Contains(err.Error(), l.ID[:6]) {
+					t.Errorf("error %q: want the ID's first characters, not all of %q", err, l.ID)
+				}
 			}
 		})
 	}

@@ -78,26 +78,27 @@ func (r *memcachedReader) Find(_ context.Context, req *http.Request) (*sessions.
 		return nil, nil // the store never names a record so
 	}
 	key := r.prefix + id
+	name := recordName(r.prefix, id)
 	item, err := r.client.Get(key)
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return nil, nil // gone
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gincontrib: memcached store: get %q: %w", key, err)
+		return nil, fmt.Errorf("gincontrib: memcached store: get %q: %w", name, err)
 	}
 	if len(item.Value) > r.maxRecord {
-		return nil, fmt.Errorf("gincontrib: memcached store: record %q is %d bytes: %w (at most %d)", key, len(item.Value), ErrTooLarge, r.maxRecord)
+		return nil, fmt.Errorf("gincontrib: memcached store: record %q is %d bytes: %w (at most %d)", name, len(item.Value), ErrTooLarge, r.maxRecord)
 	}
 	rec, v := r.open(r.name, string(item.Value), r.maxRecord)
 	switch v {
 	case expired:
 		return nil, nil // as good as gone: the store would refuse it too
 	case unverified:
-		return nil, undecodable(fmt.Sprintf("memcached store, record %q", key), errRecordUnverified)
+		return nil, undecodable(fmt.Sprintf("memcached store, record %q", name), errRecordUnverified)
 	}
 	m, err := gobValues(rec.payload)
 	if err != nil {
-		return nil, undecodable(fmt.Sprintf("memcached store, record %q", key), err)
+		return nil, undecodable(fmt.Sprintf("memcached store, record %q", name), err)
 	}
 	expires := earliest(r.expires(o.written), r.expires(rec.written))
 	return r.legacy(id, expires, m), nil
@@ -110,7 +111,7 @@ func (r *memcachedReader) End(_ context.Context, l *sessions.Legacy) error {
 	}
 	err := r.client.Delete(r.prefix + l.ID)
 	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-		return fmt.Errorf("gincontrib: memcached store: delete %q: %w", r.prefix+l.ID, err)
+		return fmt.Errorf("gincontrib: memcached store: delete %q: %w", recordName(r.prefix, l.ID), err)
 	}
 	return nil
 }

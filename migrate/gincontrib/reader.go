@@ -98,6 +98,16 @@ func cookieAttrSafe(s string) bool {
 	return true
 }
 
+// recordName names a legacy record in an error without its whole session
+// ID: the prefix and the ID's first six characters, enough to tell records
+// apart in a log, too few to stand for the session.
+func recordName(prefix, id string) string {
+	if len(id) > 6 {
+		id = id[:6] + "…"
+	}
+	return prefix + id
+}
+
 // earliest returns the earlier of two deadlines, zero meaning none.
 func earliest(a, b time.Time) time.Time {
 	switch {

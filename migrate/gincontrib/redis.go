@@ -73,6 +73,7 @@ func (r *redisReader) Find(ctx context.Context, req *http.Request) (*sessions.Le
 		return nil, nil // redistore never names a record so
 	}
 	key := r.prefix + id
+	name := recordName(r.prefix, id)
 	var (
 		ttl  *goredis.DurationCmd
 		size *goredis.IntCmd
@@ -85,13 +86,13 @@ func (r *redisReader) Find(ctx context.Context, req *http.Request) (*sessions.Le
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("gincontrib: redis store: read %q: %w", key, err)
+		return nil, fmt.Errorf("gincontrib: redis store: read %q: %w", name, err)
 	}
 	if ttl.Val() == -2 {
 		return nil, nil // gone
 	}
 	if n := size.Val(); n > int64(r.maxRecord) {
-		return nil, fmt.Errorf("gincontrib: redis store: record %q is %d bytes: %w (at most %d)", key, n, ErrTooLarge, r.maxRecord)
+		return nil, fmt.Errorf("gincontrib: redis store: record %q is %d bytes: %w (at most %d)", name, n, ErrTooLarge, r.maxRecord)
 	}
 	payload := []byte(data.Val())
 	var m map[any]any
@@ -101,7 +102,7 @@ func (r *redisReader) Find(ctx context.Context, req *http.Request) (*sessions.Le
 		m, err = gobValues(payload)
 	}
 	if err != nil {
-		return nil, undecodable(fmt.Sprintf("redis store, record %q", key), err)
+		return nil, undecodable(fmt.Sprintf("redis store, record %q", name), err)
 	}
 	expires := r.expires(o.written)
 	if d := ttl.Val(); d > 0 {
@@ -116,7 +117,7 @@ func (r *redisReader) End(ctx context.Context, l *sessions.Legacy) error {
 		return nil
 	}
 	if err := r.client.Del(ctx, r.prefix+l.ID).Err(); err != nil {
-		return fmt.Errorf("gincontrib: redis store: delete %q: %w", r.prefix+l.ID, err)
+		return fmt.Errorf("gincontrib: redis store: delete %q: %w", recordName(r.prefix, l.ID), err)
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func init() {
 		mutation{
 			name: "gincontrib: redis failure swallowed (read as no session)",
 			file: dir + "redis.go",
-			old:  "return nil, fmt.Errorf(\"gincontrib: redis store: read %q: %w\", key, err)",
+			old:  "return nil, fmt.Errorf(\"gincontrib: redis store: read %q: %w\", name, err)",
 			new:  "return nil, nil",
 			pkgs: pkg, run: "TestBackendFailureIsAnError/redis",
 		},
@@ -116,7 +116,7 @@ func init() {
 		mutation{
 			name: "gincontrib: memcached failure swallowed (read as no session)",
 			file: dir + "memcached.go",
-			old:  "return nil, fmt.Errorf(\"gincontrib: memcached store: get %q: %w\", key, err)",
+			old:  "return nil, fmt.Errorf(\"gincontrib: memcached store: get %q: %w\", name, err)",
 			new:  "return nil, nil",
 			pkgs: pkg, run: "TestBackendFailureIsAnError/memcached",
 		},
@@ -130,7 +130,7 @@ func init() {
 		mutation{
 			name: "gincontrib: memcached record that does not verify read as no session",
 			file: dir + "memcached.go",
-			old:  "return nil, undecodable(fmt.Sprintf(\"memcached store, record %q\", key), errRecordUnverified)",
+			old:  "return nil, undecodable(fmt.Sprintf(\"memcached store, record %q\", name), errRecordUnverified)",
 			new:  "return nil, nil",
 			pkgs: pkg, run: "TestCorruptRecordIsAnError/memcached",
 		},
@@ -161,6 +161,13 @@ func init() {
 			old:  "Cookie:       r.name,",
 			new:  "Cookie:       \"\",",
 			pkgs: pkg, run: "TestMigrationThroughTheMiddleware",
+		},
+		mutation{
+			name: "gincontrib: whole legacy session IDs in error messages",
+			file: dir + "reader.go",
+			old:  "id = id[:6] + \"…\"",
+			new:  "id += \"…\"",
+			pkgs: pkg, run: "TestBackendFailureIsAnError",
 		},
 		mutation{
 			name: "gincontrib: WithExpireCookie ignored",
