@@ -78,7 +78,7 @@ func (s *Session) carryOne(g *Session) (panicked any) {
 	}
 	if g.ops&opClear != 0 {
 		for i := range s.rec.slots {
-			if gf := g.find(s.rec.slots[i].key); gf == nil || !gf.touchedByHandler() {
+			if gf := g.find(s.rec.slots[i].key); (gf == nil || !gf.touchedByHandler()) && clearable(s.rec.slots[i].key) {
 				s.rec.slots[i].remove()
 			}
 		}

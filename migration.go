@@ -15,6 +15,11 @@ import (
 // legacy session too (Migrator.End, and the legacy cookie expires).
 const metaLegacy = "\x00legacy"
 
+// clearable reports whether Clear removes the slot under key: every value
+// and flash, not the link to a legacy session, which a later Destroy
+// needs to end that session too (a logout is often Clear, then Destroy).
+func clearable(key string) bool { return key != metaLegacy }
+
 // legacyClaimTTL is how long the mark that a legacy session was migrated
 // is kept when the Migrator does not know when the legacy session ends:
 // gin-contrib/sessions' default MaxAge, 30 days.

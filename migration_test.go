@@ -115,6 +115,49 @@ func TestMigrationCarriesALegacySessionOverOnce(t *testing.T) {
 	}
 }
 
+// A logout that clears the session first (Clear, then Destroy: the
+// common form in gin-contrib programs), in one request or two, still ends
+// the legacy session and expires its cookie: Clear keeps the link to it.
+func TestClearKeepsTheLinkToTheLegacySession(t *testing.T) {
+	for _, backend := range []string{"memory", "cookie"} {
+		t.Run(backend, func(t *testing.T) {
+			legacy := &fakeLegacy{sessions: map[string]map[string]any{"L1": {"user": "alice"}, "L2": {"user": "bob"}}}
+			var store sessions.Backend = newFlaky(t)
+			if backend == "cookie" {
+				store = newCookieStore(t)
+			}
+			app := newApp(t, store, func(r *gin.Engine) {
+				migrationRoutes(r)
+				r.POST("/clear-logout", func(c *gin.Context) {
+					s := sessions.Default(c)
+					s.Clear()
+					s.Destroy()
+					c.String(200, "ok")
+				})
+			}, sessions.WithMigration(legacy))
+			for _, id := range []string{"L1", "L2"} {
+				b := app.NewBrowser()
+				b.Expect("GET", "/get/user", 200, legacy.sessions[id]["user"].(string), testapp.WithCookie("legacy", id))
+				target := "/clear-logout"
+				if id == "L2" {
+					b.Expect("POST", "/clear", 200, "ok") // cleared and saved, then logged out later
+					target = "/logout"
+				}
+				resp := b.Expect("POST", target, 200, "ok", testapp.WithCookie("legacy", id))
+				if !legacyExpired(resp) {
+					t.Errorf("%s: logout after Clear left the legacy cookie: %q", id, resp.Header.Values("Set-Cookie"))
+				}
+				app.Stranger().Expect("GET", "/get/user", 200, "<nil>", testapp.WithCookie("legacy", id))
+			}
+			legacy.mu.Lock()
+			defer legacy.mu.Unlock()
+			if ended := strings.Join(legacy.ended, ","); ended != "L1,L2" {
+				t.Errorf("ended %q, want L1,L2", ended)
+			}
+		})
+	}
+}
+
 // A logout on the very first request of a legacy session (never seen
 // before) ends it too, and it is never migrated afterwards, even if the
 // legacy side still has it.

@@ -129,7 +129,7 @@ func (s *Session) replay(fresh record) error {
 	}
 	if s.ops&opClear != 0 {
 		for i := range s.rec.slots {
-			if f := &s.rec.slots[i]; !f.touchedByHandler() {
+			if f := &s.rec.slots[i]; !f.touchedByHandler() && clearable(f.key) {
 				f.remove()
 			}
 		}

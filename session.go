@@ -179,7 +179,9 @@ func (s *Session) Clear() {
 		return
 	}
 	for i := range s.rec.slots {
-		s.rec.slots[i].remove()
+		if clearable(s.rec.slots[i].key) {
+			s.rec.slots[i].remove()
+		}
 	}
 	s.ops |= opClear
 }
