@@ -20,6 +20,9 @@ type Store interface {
 	Options(Options)
 
 	state() *store
+	// legacyName is the cookie in which gin-contrib kept the sessions
+	// that a middleware with the cookie name reads (see MigrateFrom).
+	legacyName(name string) string
 }
 
 // Backend says what a [Store] made by [NewStore] keeps sessions in.
@@ -63,6 +66,29 @@ type store struct {
 
 func (s *store) state() *store { return s }
 
+func (s *store) legacyName(name string) string { return name }
+
+// MigrateFrom returns store for a middleware whose cookie has a new name:
+// it reads the sessions that gin-contrib wrote in the cookie called
+// legacyCookie, the old name, instead of the middleware's. Use it for a
+// rolling deploy, while instances of the old program still serve (see
+// docs/gincontrib.md):
+//
+//	r.Use(sessions.Sessions("session", sessions.MigrateFrom(store, "mysession")))
+//
+// The legacy cookie then stays in the browser for the old instances, until
+// the session is destroyed. Options set on either Store apply to both.
+func MigrateFrom(store Store, legacyCookie string) Store {
+	return migratingFrom{Store: store, legacyCookie: legacyCookie}
+}
+
+type migratingFrom struct {
+	Store
+	legacyCookie string
+}
+
+func (m migratingFrom) legacyName(string) string { return m.legacyCookie }
+
 func (s *store) Options(o Options) {
 	if o.MaxAge < 0 {
 		panic(fmt.Sprintf("gincontrib: a store's Options with MaxAge %d would delete every session when saved: give a session Options{MaxAge: -1} to end it", o.MaxAge))
@@ -94,6 +120,7 @@ func (s *store) options() (Options, uint64) {
 // rebuilt when the store's options change.
 type binding struct {
 	name   string
+	legacy string // the cookie of gin-contrib's sessions to migrate
 	st     *store
 	around bool // SessionsMany: the middleware nests (serve), else handler
 	mu     sync.Mutex
@@ -115,7 +142,7 @@ func bind(name string, st Store, around bool) *binding {
 	if st == nil {
 		panic("gincontrib: nil Store")
 	}
-	b := &binding{name: name, st: st.state(), around: around}
+	b := &binding{name: name, legacy: st.legacyName(name), st: st.state(), around: around}
 	b.cur.Store(b.build())
 	return b
 }
@@ -140,7 +167,7 @@ func (b *binding) build() *built {
 	backend := b.st.opened()
 	opts := o.middleware()
 	if b.st.b.Legacy != nil {
-		if m := b.st.b.Legacy(b.name, o); m != nil {
+		if m := b.st.b.Legacy(b.legacy, o); m != nil {
 			opts = append(opts, sessions.WithMigration(legacy{m}))
 		}
 	}

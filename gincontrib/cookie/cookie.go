@@ -5,6 +5,7 @@
 package cookie
 
 import (
+	"cmp"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/cookie"
 	"github.com/sessionware/sessions/gincontrib"
+	migrate "github.com/sessionware/sessions/migrate/gincontrib"
 )
 
 // Store is a [gincontrib.Store] that keeps sessions in the cookie.
@@ -24,21 +26,29 @@ type Store interface {
 // NewStore returns a Store that seals sessions into the cookie with keys
 // derived from keyPairs, gin-contrib's key pairs (hashKey, blockKey, ...),
 // in the same order: the first pair seals, every pair opens, so rotation
-// works as in gin-contrib. Each pair becomes one 32-byte AES key by
+// works as in gin-contrib. The sessions gin-contrib sealed with the same
+// key pairs are read and carried over (package migrate/gincontrib), so
+// switching logs nobody out. Each pair becomes one 32-byte AES key by
 // HKDF-SHA-256 over both of its keys (see [Keys]); a key is as hard to
 // guess as the pair it comes from, so give 32 random bytes or more, not a
 // password (NewStore logs a warning for a hash key shorter than 32 bytes).
 //
 // It panics if keyPairs is empty or a pair has no hash key, as gin-contrib
-// failed every request then.
+// failed every request then; Sessions panics if a block key is not 16, 24
+// or 32 bytes long (gorilla/securecookie's rule, for reading gin-contrib's
+// cookies).
 func NewStore(keyPairs ...[]byte) Store {
 	keys := Keys(keyPairs...)
 	sealer, err := cookie.New(keys[0], cookie.WithOldKeys(keys[1:]...))
 	if err != nil {
 		panic("gincontrib/cookie: " + err.Error()) // a derived key is 32 random-looking bytes
 	}
+	pairs := append([][]byte(nil), keyPairs...)
 	return gincontrib.NewStore(gincontrib.Backend{
 		Open: func() sessions.Backend { return sealer },
+		Legacy: func(name string, o gincontrib.Options) sessions.Migrator {
+			return migrate.CookieWith(name, pairs, migrate.WithPath(cmp.Or(o.Path, "/")), migrate.WithDomain(o.Domain))
+		},
 	})
 }
 

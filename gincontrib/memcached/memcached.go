@@ -4,10 +4,12 @@
 package memcached
 
 import (
+	"cmp"
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/gincontrib"
 	"github.com/sessionware/sessions/memcached"
+	migrate "github.com/sessionware/sessions/migrate/gincontrib"
 )
 
 // Store is a [gincontrib.Store] that keeps sessions in memcached.
@@ -20,7 +22,9 @@ type Store interface {
 // (servers, timeout, idle connections) are used as they are. keyPairs are
 // the key pairs the program gave gin-contrib: this library's cookie holds
 // a random 256-bit ID that needs no signature, and the keys serve to read
-// the sessions gin-contrib wrote. It panics if client is nil or keyPrefix
+// the sessions gin-contrib wrote under keyPrefix (package
+// migrate/gincontrib), which are carried over, so switching logs nobody
+// out. It panics if client is nil or keyPrefix
 // cannot start a memcached key (a space or control character), as
 // memcached.New does.
 func NewStore(client *memcache.Client, keyPrefix string, keyPairs ...[]byte) Store {
@@ -29,5 +33,14 @@ func NewStore(client *memcache.Client, keyPrefix string, keyPairs ...[]byte) Sto
 		opts = append(opts, memcached.WithPrefix(keyPrefix))
 	}
 	m := memcached.New(client, opts...)
-	return gincontrib.NewStore(gincontrib.Backend{Open: func() sessions.Backend { return m }})
+	pairs := append([][]byte(nil), keyPairs...)
+	return gincontrib.NewStore(gincontrib.Backend{
+		Open: func() sessions.Backend { return m },
+		Legacy: func(name string, o gincontrib.Options) sessions.Migrator {
+			if len(pairs) == 0 {
+				return nil // no keys: no gin-contrib cookie can verify
+			}
+			return migrate.MemcachedWith(name, client, keyPrefix, pairs, migrate.WithPath(cmp.Or(o.Path, "/")), migrate.WithDomain(o.Domain))
+		},
+	})
 }

@@ -4,6 +4,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/gincontrib"
+	migrate "github.com/sessionware/sessions/migrate/gincontrib"
 	"github.com/sessionware/sessions/redis"
 )
 
@@ -79,8 +81,8 @@ func newStore(client goredis.UniversalClient, keyPairs [][]byte) (*store, error)
 	if err := client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("gincontrib/redis: %w", err)
 	}
-	s := &store{client: client, keyPairs: keyPairs}
-	s.Store = gincontrib.NewStore(gincontrib.Backend{Open: s.open})
+	s := &store{client: client, keyPairs: append([][]byte(nil), keyPairs...)}
+	s.Store = gincontrib.NewStore(gincontrib.Backend{Open: s.open, Legacy: s.legacy})
 	return s, nil
 }
 
@@ -107,6 +109,22 @@ func (s *store) open() sessions.Backend {
 	return redis.New(s.client, opts...)
 }
 
+// legacy reads the sessions gin-contrib's redis store (redistore) wrote
+// under the cookie name, with the same key pairs and prefix.
+func (s *store) legacy(name string, o gincontrib.Options) sessions.Migrator {
+	if len(s.keyPairs) == 0 {
+		return nil // no keys: no gin-contrib cookie can verify
+	}
+	s.mu.Lock()
+	prefix := s.prefix
+	s.mu.Unlock()
+	opts := []migrate.Option{migrate.WithPath(cmp.Or(o.Path, "/")), migrate.WithDomain(o.Domain)}
+	if prefix != "" {
+		opts = append(opts, migrate.WithKeyPrefix(prefix))
+	}
+	return migrate.RedisWith(name, s.client, s.keyPairs, opts...)
+}
+
 // Close closes the client that NewStore or NewStoreWithDB made; it does
 // nothing for NewStoreWithClient's.
 func (s *store) Close() error {
@@ -117,8 +135,11 @@ func (s *store) Close() error {
 }
 
 // SetKeyPrefix sets the prefix of the keys the store writes in Redis
-// (default redis.DefaultPrefix, "session:"; gin-contrib's was "session_"
-// and its sessions are read there unless a prefix is set). Call it before
+// (default redis.DefaultPrefix, "session:"), and of those where it reads
+// the sessions gin-contrib wrote (default "session_", redistore's): give
+// it what the program gave gin-contrib's SetKeyPrefix. The two kinds of
+// keys cannot meet: ours end in 43 characters of base64url, redistore's
+// in 52 of base32. Call it before
 // Sessions, as with gin-contrib: it returns an error once a middleware
 // uses the store, and for a Store not made by this package. An empty
 // prefix means the default.
