@@ -158,6 +158,34 @@ func TestClearKeepsTheLinkToTheLegacySession(t *testing.T) {
 	}
 }
 
+// A Clear that loses a compare-and-swap to a concurrent change, and is
+// replayed on the fresh record, keeps the link to the legacy session too.
+func TestAReplayedClearKeepsTheLinkToTheLegacySession(t *testing.T) {
+	legacy := &fakeLegacy{sessions: map[string]map[string]any{"L1": {"user": "alice"}}}
+	gate := testapp.NewGate()
+	app := newApp(t, newFlaky(t), func(r *gin.Engine) {
+		migrationRoutes(r)
+		r.POST("/slow-clear", func(c *gin.Context) {
+			sessions.Default(c).Clear()
+			gate.Park()
+			c.String(200, "ok")
+		})
+	}, sessions.WithMigration(legacy))
+	b := app.NewBrowser()
+	b.Expect("GET", "/get/user", 200, "alice", testapp.WithCookie("legacy", "L1"))
+	b.While(gate, "POST", "/slow-clear", func() { b.Expect("POST", "/set/x/1", 200, "ok") })
+	b.Expect("GET", "/keys", 200, "[]")
+	resp := b.Expect("POST", "/logout", 200, "ok", testapp.WithCookie("legacy", "L1"))
+	if !legacyExpired(resp) {
+		t.Errorf("logout after a replayed Clear left the legacy cookie: %q", resp.Header.Values("Set-Cookie"))
+	}
+	legacy.mu.Lock()
+	defer legacy.mu.Unlock()
+	if ended := strings.Join(legacy.ended, ","); ended != "L1" {
+		t.Errorf("ended %q, want L1", ended)
+	}
+}
+
 // A logout on the very first request of a legacy session (never seen
 // before) ends it too, and it is never migrated afterwards, even if the
 // legacy side still has it.
