@@ -164,3 +164,26 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestClearRestartsTheLifetime: Clear is a change, and it drops the
+// lifetime that an earlier change of the request restarted: the values set
+// after it live MaxAge from then, like any change's.
+func TestClearRestartsTheLifetime(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	a := app(t, clocked(t, clk, &gincontrib.Options{MaxAge: 3600}), func(r *gin.Engine) {
+		r.POST("/set", func(c *gin.Context) { gincontrib.Default(c).Set("v", "first"); c.String(200, "ok") })
+		r.POST("/reset", func(c *gin.Context) {
+			s := gincontrib.Default(c)
+			s.Set("x", "a change before the Clear")
+			s.Clear()
+			s.Set("v", "second")
+			c.String(200, "ok")
+		})
+		r.GET("/get", func(c *gin.Context) { c.String(200, "%v", gincontrib.Default(c).Get("v")) })
+	})
+	a.Expect("POST", "/set", 200, "ok")
+	clk.Add(50 * time.Minute)
+	a.Expect("POST", "/reset", 200, "ok")
+	clk.Add(30 * time.Minute) // 80 minutes from the start, 30 from the Clear
+	a.Expect("GET", "/get", 200, "second")
+}
