@@ -69,7 +69,8 @@ const maxAgeKey = "\x00gincontrib.maxage"
 type session struct {
 	c    *gin.Context
 	name string
-	opts Options // the store's
+	opts Options   // the store's
+	keys valueKeys // the store's
 	ns   *sessions.Session
 
 	changed bool            // this request changed the session: its lifetime restarted
@@ -120,7 +121,7 @@ func (s *session) Get(k interface{}) interface{} {
 	if _, ok := v.([]byte); !ok {
 		return v
 	}
-	x, err := loaded(v)
+	x, err := s.keys.loaded(v)
 	if err != nil {
 		_ = s.c.Error(fmt.Errorf("gincontrib: key %q: %w", kk, err))
 		return nil
@@ -152,7 +153,7 @@ func (s *session) hold(k string, n, v any) {
 
 func (s *session) Set(k interface{}, val interface{}) {
 	kk := key("Set", k)
-	n := stored(val)
+	n := s.keys.stored(val)
 	s.change()
 	s.native().Set(kk, n)
 	delete(s.values, kk)
@@ -178,14 +179,14 @@ func (s *session) Clear() {
 
 func (s *session) AddFlash(value interface{}, vars ...string) {
 	s.change()
-	s.native().AddFlash(stored(value), vars...)
+	s.native().AddFlash(s.keys.stored(value), vars...)
 }
 
 func (s *session) Flashes(vars ...string) []interface{} {
 	n := s.native()
 	var out []interface{}
 	for _, v := range n.Flashes(vars...) {
-		x, err := loaded(v)
+		x, err := s.keys.loaded(v)
 		if err != nil {
 			_ = s.c.Error(fmt.Errorf("gincontrib: a flash: %w", err))
 			continue

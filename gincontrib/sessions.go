@@ -17,7 +17,7 @@ func Sessions(name string, store Store) gin.HandlerFunc {
 	b := bind(name, store, false)
 	return func(c *gin.Context) {
 		mw := b.get()
-		c.Set(DefaultKey, &session{c: c, name: name, opts: mw.opts})
+		c.Set(DefaultKey, &session{c: c, name: name, opts: mw.opts, keys: b.st.keys})
 		mw.handler(c)
 	}
 }
@@ -62,7 +62,7 @@ func SessionsManyStores(sessionStores []SessionStore) gin.HandlerFunc {
 		next := c.Next
 		for i := len(bs) - 1; i >= 0; i-- {
 			mw := bs[i].get()
-			list[i] = &session{c: c, name: bs[i].name, opts: mw.opts}
+			list[i] = &session{c: c, name: bs[i].name, opts: mw.opts, keys: bs[i].st.keys}
 			inner := next
 			next = func() { mw.serve(c, inner) }
 		}

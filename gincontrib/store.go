@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionware/sessions"
+	"github.com/sessionware/sessions/gincontrib/internal/keys"
 )
 
 // Store is where sessions are kept, with the options of their cookie: one
@@ -38,6 +39,14 @@ type Backend struct {
 	// switching logs nobody out (package migrate/gincontrib has one for
 	// each store). It may return nil: nothing to migrate.
 	Legacy func(name string, o Options) sessions.Migrator
+	// KeyPairs, gin-contrib's key pairs, authenticate the values that the
+	// drop-in keeps gob-encoded (structs, named types) in a backend that
+	// others can write (redis, memcached): they are signed with an
+	// HMAC-SHA-256 key derived from the first pair, and gob decodes only
+	// what a pair's key verifies, since it is not written for hostile
+	// input. Nil: not signed, for backends whose data nobody else writes
+	// (memory; a sealed cookie, which only the server's own writes open).
+	KeyPairs [][]byte
 	// Middleware holds more options for the middleware (such as
 	// sessions.WithErrorHandler or sessions.WithIdleTimeout), applied after
 	// those the Store's Options make.
@@ -46,16 +55,26 @@ type Backend struct {
 
 // NewStore returns a Store that keeps sessions in what b opens, with
 // gin-contrib's default options (Path "/", MaxAge 30 days) and this
-// library's HttpOnly and SameSite=Lax. It panics if b.Open is nil.
+// library's HttpOnly and SameSite=Lax. It panics if b.Open is nil or a
+// pair of b.KeyPairs has no hash key.
 func NewStore(b Backend) Store {
 	if b.Open == nil {
 		panic("gincontrib: NewStore: Backend.Open is nil")
 	}
-	return &store{b: b, opts: defaultOptions}
+	s := &store{b: b, opts: defaultOptions}
+	if len(b.KeyPairs) > 0 {
+		k, err := keys.Derive("sessionware/gincontrib value MAC v1", b.KeyPairs)
+		if err != nil {
+			panic("gincontrib: " + err.Error())
+		}
+		s.keys = k
+	}
+	return s
 }
 
 type store struct {
 	b    Backend
+	keys valueKeys // from b.KeyPairs
 	mu   sync.Mutex
 	opts Options
 	gen  atomic.Uint64 // changed by Options: the middlewares rebuild
@@ -168,7 +187,7 @@ func (b *binding) build() *built {
 	opts := o.middleware()
 	if b.st.b.Legacy != nil {
 		if m := b.st.b.Legacy(b.legacy, o); m != nil {
-			opts = append(opts, sessions.WithMigration(legacy{m}))
+			opts = append(opts, sessions.WithMigration(legacy{m: m, keys: b.st.keys}))
 		}
 	}
 	opts = append(opts, b.st.b.Middleware...)

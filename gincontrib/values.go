@@ -2,6 +2,8 @@ package gincontrib
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -19,7 +21,8 @@ import (
 //     such values). Those are merged per key, changed in place and read by
 //     native code exactly as values the native API set.
 //   - gob-encoded, as gin-contrib kept every value, in an envelope: a
-//     []byte whose first byte is envelopeGob. Structs, named types,
+//     []byte whose first byte says its form (signed or not; see
+//     valueKeys). Structs, named types,
 //     pointers and []byte go this way, and come back with their Go type
 //     (a type behind an interface must be registered with gob.Register, as
 //     gin-contrib required).
@@ -28,9 +31,6 @@ import (
 // an envelope: a []byte value of the program's own is enveloped too, so
 // the two cannot be confused. An envelope inside a container is not
 // looked into: only a key's value and a flash are.
-
-// envelopeGob is the first byte of a value kept gob-encoded.
-const envelopeGob = 1
 
 // maxTyped mirrors the native codec: how many levels of slices and maps
 // keep their exact Go types (codec_decode.go, maxTyped).
@@ -166,36 +166,76 @@ func needsWalk(t reflect.Type) bool {
 	return false
 }
 
-// envelope gob-encodes v, as gin-contrib did, with its type.
-func envelope(v any) ([]byte, error) {
+// valueKeys authenticate the envelopes of a store that others can write
+// (redis, memcached): the first key signs, every key verifies. With none
+// (memory, whose values never leave the process, and sealed cookies,
+// which only the server's own writes open) envelopes are not signed.
+type valueKeys [][]byte
+
+// The first byte of an envelope says its form.
+const (
+	// envelopeGob: the gob of the value follows.
+	envelopeGob = 1
+	// envelopeSigned: an HMAC-SHA-256 of the gob, then the gob.
+	envelopeSigned = 2
+)
+
+// envelope gob-encodes v, as gin-contrib did, with its type, and signs it
+// if the store has keys.
+func (k valueKeys) envelope(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteByte(envelopeGob)
+	if len(k) > 0 {
+		buf.Write(make([]byte, sha256.Size)) // the MAC, below
+	}
 	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
 		return nil, fmt.Errorf("gincontrib: cannot gob-encode a %T: %w", v, err)
 	}
-	return buf.Bytes(), nil
+	b := buf.Bytes()
+	if len(k) > 0 {
+		b[0] = envelopeSigned
+		copy(b[1:], mac(k[0], b[1+sha256.Size:]))
+	}
+	return b, nil
+}
+
+// mac is the HMAC-SHA-256 of gob under key.
+func mac(key, gob []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(gob)
+	return h.Sum(nil)
 }
 
 // ErrUndecodable is wrapped by the error recorded (with c.Error) when a
 // value the session holds cannot be decoded: an envelope that gob cannot
-// read, usually a value of a type this program did not register with
-// gob.Register. Get then returns nil, as for a missing key.
+// read (usually a value of a type this program did not register with
+// gob.Register), or, in a store with keys, one that no key verifies. Get
+// then returns nil, as for a missing key.
 var ErrUndecodable = errors.New("gincontrib: undecodable session value")
 
-// open decodes an envelope. It trusts what the store holds as far as gob
-// does: gob reads the input in bounded chunks and makes only the types
-// the program has (those behind interfaces registered by name); a panic
-// in it is an error.
-func open(b []byte) (v any, err error) {
-	if len(b) == 0 || b[0] != envelopeGob {
-		return nil, fmt.Errorf("%w: not a value the drop-in wrote", ErrUndecodable)
+// open decodes an envelope. In a store with keys, gob decodes only what
+// one of them signed: gob is not written for hostile input (a few bytes
+// can make it allocate gigabytes), so it sees only the store's own
+// writes. Without keys it trusts what it is given. A panic in gob is an
+// error.
+func (k valueKeys) open(b []byte) (v any, err error) {
+	switch {
+	case len(b) > 0 && b[0] == envelopeGob && len(k) == 0:
+		b = b[1:]
+	case len(b) > 0 && b[0] == envelopeSigned && len(k) > 0:
+		if len(b) < 1+sha256.Size || !k.verify(b[1:1+sha256.Size], b[1+sha256.Size:]) {
+			return nil, fmt.Errorf("%w: no key verifies it", ErrUndecodable)
+		}
+		b = b[1+sha256.Size:]
+	default:
+		return nil, fmt.Errorf("%w: not a value the drop-in wrote with this store's keys", ErrUndecodable)
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			v, err = nil, fmt.Errorf("%w: gob: %v", ErrUndecodable, r)
 		}
 	}()
-	r := bytes.NewReader(b[1:])
+	r := bytes.NewReader(b)
 	if err := gob.NewDecoder(r).Decode(&v); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUndecodable, err)
 	}
@@ -205,15 +245,25 @@ func open(b []byte) (v any, err error) {
 	return v, nil
 }
 
+// verify reports whether sum is the MAC of gob under one of the keys.
+func (k valueKeys) verify(sum, gob []byte) bool {
+	for _, key := range k {
+		if hmac.Equal(sum, mac(key, gob)) {
+			return true
+		}
+	}
+	return false
+}
+
 // stored is what the drop-in puts in the native session for v: v itself,
 // its envelope, or, for a value gob cannot encode, a value whose encoding
 // fails with gob's error, so that the commit fails (Save returns the
 // error; without Save the middleware answers 500) and nothing is saved.
-func stored(v any) any {
+func (k valueKeys) stored(v any) any {
 	if native(v) {
 		return v
 	}
-	b, err := envelope(v)
+	b, err := k.envelope(v)
 	if err != nil {
 		return &unencodable{err}
 	}
@@ -227,9 +277,9 @@ type unencodable struct{ err error }
 func (u *unencodable) MarshalJSON() ([]byte, error) { return nil, u.err }
 
 // loaded is what the program gets for v, a value the native session holds.
-func loaded(v any) (any, error) {
+func (k valueKeys) loaded(v any) (any, error) {
 	if b, ok := v.([]byte); ok {
-		return open(b)
+		return k.open(b)
 	}
 	return v, nil
 }

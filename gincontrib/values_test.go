@@ -81,38 +81,59 @@ func TestNativeIsWhatTheCodecKeeps(t *testing.T) {
 	}
 }
 
+// signing are the two forms of envelopes: unsigned (memory, sealed
+// cookies) and signed (redis, memcached), with a key rotated in front.
+var signing = map[string]valueKeys{
+	"unsigned": nil,
+	"signed":   {[]byte("new key, 32 bytes, for the test!"), []byte("old key, 32 bytes, for the test!")},
+}
+
 // TestEnvelopesGiveBackTheValue: every value that is not native comes back
 // from its envelope with its Go type (pointers flattened, as gob does,
-// and as gin-contrib gave them back).
+// and as gin-contrib gave them back); a signed envelope also opens with
+// a store whose keys were rotated, the signing key kept among the old.
 func TestEnvelopesGiveBackTheValue(t *testing.T) {
-	for _, v := range append(valueCorpus(), []byte("raw"), []byte(nil)) {
-		if native(v) {
-			continue
-		}
-		if f, ok := v.(map[float64]int); ok && len(f) == 1 {
-			continue // a NaN key: no map compares equal to it
-		}
-		b, err := envelope(v)
-		if err != nil {
-			t.Errorf("envelope(%#v): %v", v, err)
-			continue
-		}
-		back, err := open(b)
-		want := v
-		if p, ok := v.(*point); ok {
-			want = *p
-		}
-		if err != nil || !equal(want, back) {
-			t.Errorf("open(envelope(%#v)) = %#v, %v", v, back, err)
+	for name, k := range signing {
+		for _, v := range append(valueCorpus(), []byte("raw"), []byte(nil)) {
+			if native(v) {
+				continue
+			}
+			if f, ok := v.(map[float64]int); ok && len(f) == 1 {
+				continue // a NaN key: no map compares equal to it
+			}
+			b, err := k.envelope(v)
+			if err != nil {
+				t.Errorf("%s: envelope(%#v): %v", name, v, err)
+				continue
+			}
+			want := v
+			if p, ok := v.(*point); ok {
+				want = *p
+			}
+			if back, err := k.open(b); err != nil || !equal(want, back) {
+				t.Errorf("%s: open(envelope(%#v)) = %#v, %v", name, v, back, err)
+			}
+			if k != nil {
+				rotated := valueKeys{[]byte("newer key, 32 bytes, for a test!"), k[1], k[0]}
+				if back, err := rotated.open(b); err != nil || !equal(want, back) {
+					t.Errorf("after a rotation: open(envelope(%#v)) = %#v, %v", v, back, err)
+				}
+			}
 		}
 	}
 }
 
-// TestOpenRefusesWhatItDidNotWrite: bytes that are not an envelope, a
-// truncated one, one with bytes after the value and one of a type not
-// registered are ErrUndecodable, never a panic.
+// TestOpenRefusesWhatItDidNotWrite: bytes that are not an envelope of the
+// store's form, a truncated one, one with bytes after the value, one of a
+// type not registered, and in a store with keys one that no key verifies
+// (or unsigned, or signed elsewhere) are ErrUndecodable, never a panic.
 func TestOpenRefusesWhatItDidNotWrite(t *testing.T) {
-	good, err := envelope(point{1, 2})
+	unsigned, signed := signing["unsigned"], signing["signed"]
+	good, err := unsigned.envelope(point{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodSigned, err := signed.envelope(point{1, 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,32 +146,50 @@ func TestOpenRefusesWhatItDidNotWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	renamed := bytes.Replace(other.Bytes(), []byte("gincontrib.test.local"), []byte("gincontrib.test.LOCAL"), 1)
-	for name, b := range map[string][]byte{
-		"empty":         {},
-		"another tag":   append([]byte{2}, good[1:]...),
-		"truncated":     good[:len(good)-1],
-		"trailing":      append(append([]byte{}, good...), 0),
-		"garbage":       {envelopeGob, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-		"unregistered":  renamed,
-		"huge length":   {envelopeGob, 0xf8, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-		"only the type": good[:len(good)/2],
+	flipped := bytes.Clone(goodSigned)
+	flipped[len(flipped)-1] ^= 1
+	elsewhere, err := valueKeys{[]byte("another store's key, 32 bytes..")}.envelope(point{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		k    valueKeys
+		b    []byte
+	}{
+		{"empty", unsigned, []byte{}},
+		{"another tag", unsigned, append([]byte{3}, good[1:]...)},
+		{"signed, to a store without keys", unsigned, goodSigned},
+		{"truncated", unsigned, good[:len(good)-1]},
+		{"trailing", unsigned, append(bytes.Clone(good), 0)},
+		{"garbage", unsigned, []byte{envelopeGob, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+		{"unregistered", unsigned, renamed},
+		{"huge length", unsigned, []byte{envelopeGob, 0xf8, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+		{"only the type", unsigned, good[:len(good)/2]},
+		{"unsigned, to a store with keys", signed, good},
+		{"a bit flipped", signed, flipped},
+		{"signed by another store", signed, elsewhere},
+		{"no room for the MAC", signed, goodSigned[:20]},
 	} {
-		if v, err := open(b); !errors.Is(err, ErrUndecodable) {
-			t.Errorf("%s: open = %#v, %v; want ErrUndecodable", name, v, err)
+		if v, err := tc.k.open(tc.b); !errors.Is(err, ErrUndecodable) {
+			t.Errorf("%s: open = %#v, %v; want ErrUndecodable", tc.name, v, err)
 		}
 	}
 }
 
-// FuzzOpen: open never panics and never returns a value with an error.
+// FuzzOpen: open never panics and never returns a value with an error,
+// in either form.
 func FuzzOpen(f *testing.F) {
 	for _, v := range valueCorpus() {
-		if b, err := envelope(v); err == nil {
+		if b, err := signing["unsigned"].envelope(v); err == nil {
 			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if v, err := open(b); err != nil && v != nil {
-			t.Errorf("open returned %#v with %v", v, err)
+		for _, k := range signing {
+			if v, err := k.open(b); err != nil && v != nil {
+				t.Errorf("open returned %#v with %v", v, err)
+			}
 		}
 	})
 }

@@ -6,15 +6,12 @@ package cookie
 
 import (
 	"cmp"
-	"crypto/hkdf"
-	"crypto/sha256"
-	"encoding/binary"
-	"fmt"
 	"log/slog"
 
 	"github.com/sessionware/sessions"
 	"github.com/sessionware/sessions/cookie"
 	"github.com/sessionware/sessions/gincontrib"
+	"github.com/sessionware/sessions/gincontrib/internal/keys"
 	migrate "github.com/sessionware/sessions/migrate/gincontrib"
 )
 
@@ -38,8 +35,8 @@ type Store interface {
 // or 32 bytes long (gorilla/securecookie's rule, for reading gin-contrib's
 // cookies).
 func NewStore(keyPairs ...[]byte) Store {
-	keys := Keys(keyPairs...)
-	sealer, err := cookie.New(keys[0], cookie.WithOldKeys(keys[1:]...))
+	derived := Keys(keyPairs...)
+	sealer, err := cookie.New(derived[0], cookie.WithOldKeys(derived[1:]...))
 	if err != nil {
 		panic("gincontrib/cookie: " + err.Error()) // a derived key is 32 random-looking bytes
 	}
@@ -59,32 +56,13 @@ func NewStore(keyPairs ...[]byte) Store {
 // both keys of the pair, each preceded by its length as a uvarint. It
 // panics if keyPairs is empty or a pair has no hash key.
 func Keys(keyPairs ...[]byte) [][]byte {
-	if len(keyPairs) == 0 {
-		panic("gincontrib/cookie: no key pairs: give the ones the program gave gin-contrib")
+	derived, err := keys.Derive("sessionware/gincontrib cookie key v1", keyPairs)
+	if err != nil {
+		panic("gincontrib/cookie: " + err.Error())
 	}
-	var keys [][]byte
-	for i := 0; i < len(keyPairs); i += 2 {
-		hash := keyPairs[i]
-		var block []byte
-		if i+1 < len(keyPairs) {
-			block = keyPairs[i+1]
-		}
-		if len(hash) == 0 {
-			panic(fmt.Sprintf("gincontrib/cookie: key pair %d has no hash key", i/2+1))
-		}
-		if len(hash) < 32 {
-			slog.Warn("gincontrib/cookie: a hash key shorter than 32 bytes: sealed cookies are only as safe as it is hard to guess",
-				"pair", i/2+1, "bytes", len(hash))
-		}
-		ikm := binary.AppendUvarint(nil, uint64(len(hash)))
-		ikm = append(ikm, hash...)
-		ikm = binary.AppendUvarint(ikm, uint64(len(block)))
-		ikm = append(ikm, block...)
-		key, err := hkdf.Key(sha256.New, ikm, nil, "sessionware/gincontrib cookie key v1", cookie.KeySize)
-		if err != nil {
-			panic("gincontrib/cookie: " + err.Error())
-		}
-		keys = append(keys, key)
+	if short := keys.ShortHashKeys(keyPairs); len(short) > 0 {
+		slog.Warn("gincontrib/cookie: a hash key shorter than 32 bytes: sealed cookies are only as safe as it is hard to guess",
+			"pairs", short)
 	}
-	return keys
+	return derived
 }

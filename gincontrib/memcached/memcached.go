@@ -33,13 +33,14 @@ func NewStore(client *memcache.Client, keyPrefix string, keyPairs ...[]byte) Sto
 		opts = append(opts, memcached.WithPrefix(keyPrefix))
 	}
 	m := memcached.New(client, opts...)
+	if len(keyPairs) == 0 || len(keyPairs[0]) == 0 {
+		panic("gincontrib/memcached: no key pairs: give the ones the program gave gin-contrib")
+	}
 	pairs := append([][]byte(nil), keyPairs...)
 	return gincontrib.NewStore(gincontrib.Backend{
-		Open: func() sessions.Backend { return m },
+		Open:     func() sessions.Backend { return m },
+		KeyPairs: pairs,
 		Legacy: func(name string, o gincontrib.Options) sessions.Migrator {
-			if len(pairs) == 0 {
-				return nil // no keys: no gin-contrib cookie can verify
-			}
 			return migrate.MemcachedWith(name, client, keyPrefix, pairs, migrate.WithPath(cmp.Or(o.Path, "/")), migrate.WithDomain(o.Domain))
 		},
 	})

@@ -37,10 +37,20 @@ func TestKeyPrefix(t *testing.T) {
 			t.Errorf("prefix %q: the session is not under %q: %v", tc.prefix, tc.want, err)
 		}
 	}
-	defer func() {
-		if msg, _ := recover().(string); !strings.Contains(msg, "space or control character") {
-			t.Errorf("a prefix with a space: panicked with %q", msg)
-		}
-	}()
-	memcached.NewStore(client, "my app")
+	for _, tc := range []struct {
+		name, want string
+		f          func()
+	}{
+		{"a prefix with a space", "space or control character", func() { memcached.NewStore(client, "my app", []byte("secret")) }},
+		{"no key pairs", "no key pairs", func() { memcached.NewStore(client, "app_") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if msg, _ := recover().(string); !strings.Contains(msg, tc.want) {
+					t.Errorf("panicked with %q, want %q", msg, tc.want)
+				}
+			}()
+			tc.f()
+		})
+	}
 }

@@ -76,13 +76,16 @@ func NewStoreWithClient(client goredis.UniversalClient, keyPairs ...[]byte) (Sto
 }
 
 func newStore(client goredis.UniversalClient, keyPairs [][]byte) (*store, error) {
+	if len(keyPairs) == 0 || len(keyPairs[0]) == 0 {
+		return nil, errors.New("gincontrib/redis: no key pairs: give the ones the program gave gin-contrib")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("gincontrib/redis: %w", err)
 	}
 	s := &store{client: client, keyPairs: append([][]byte(nil), keyPairs...)}
-	s.Store = gincontrib.NewStore(gincontrib.Backend{Open: s.open, Legacy: s.legacy})
+	s.Store = gincontrib.NewStore(gincontrib.Backend{Open: s.open, Legacy: s.legacy, KeyPairs: s.keyPairs})
 	return s, nil
 }
 
@@ -112,9 +115,6 @@ func (s *store) open() sessions.Backend {
 // legacy reads the sessions gin-contrib's redis store (redistore) wrote
 // under the cookie name, with the same key pairs and prefix.
 func (s *store) legacy(name string, o gincontrib.Options) sessions.Migrator {
-	if len(s.keyPairs) == 0 {
-		return nil // no keys: no gin-contrib cookie can verify
-	}
 	s.mu.Lock()
 	prefix := s.prefix
 	s.mu.Unlock()

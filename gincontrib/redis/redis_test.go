@@ -3,6 +3,7 @@ package redis_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/gob"
 	"io"
 	"strings"
 	"testing"
@@ -116,5 +117,57 @@ func TestWhereSessionsGo(t *testing.T) {
 	defer m.(io.Closer).Close()
 	if err := redis.SetKeyPrefix(m, "x"); err == nil {
 		t.Error("SetKeyPrefix on a memstore store: no error")
+	}
+}
+
+// Profile is a struct kept gob-encoded.
+type Profile struct{ Name string }
+
+func init() { gob.Register(Profile{}) }
+
+// TestValuesAreSignedWithTheKeyPairs: the values kept gob-encoded in Redis
+// are signed with a key derived from the key pairs. A program with other
+// key pairs on the same keys in Redis (or someone who writes there) gets
+// no such value decoded: it reads as nil with ErrUndecodable, while native
+// values read as they are. A program whose key pairs were rotated (the
+// old pair kept after the new) reads them. Without key pairs, the
+// constructors fail.
+func TestValuesAreSignedWithTheKeyPairs(t *testing.T) {
+	srv := testserver.Redis(t)
+	serve := func(keyPairs ...[]byte) *testapp.App {
+		s, err := redis.NewStore(4, "tcp", srv.Addr, "", "", keyPairs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.(io.Closer).Close() })
+		return testapp.NewGin(t, func(r *gin.Engine) {
+			r.Use(gincontrib.Sessions("mysession", s))
+			r.POST("/set", func(c *gin.Context) {
+				s := gincontrib.Default(c)
+				s.Set("user", "alice")
+				s.Set("profile", Profile{Name: "Alice"})
+				c.String(200, "ok")
+			})
+			r.GET("/get", func(c *gin.Context) {
+				s := gincontrib.Default(c)
+				c.String(200, "%v %v", s.Get("user"), s.Get("profile"))
+			})
+		})
+	}
+	oldPair := []byte("the program's hash key, 32 bytes+")
+	first := serve(oldPair)
+	first.Expect("POST", "/set", 200, "ok")
+	id := first.Cookie("mysession")
+
+	other := serve([]byte("another program's hash key, 32 b+"))
+	other.Stranger().Expect("GET", "/get", 200, "alice <nil>", testapp.WithCookie("mysession", id))
+	if errs := other.Errors(); len(errs) != 1 || !strings.Contains(errs[0], gincontrib.ErrUndecodable.Error()+": no key verifies it") {
+		t.Errorf("errors %q, want ErrUndecodable", errs)
+	}
+	rotated := serve([]byte("the program's new hash key, 32 b+"), nil, oldPair)
+	rotated.Stranger().Expect("GET", "/get", 200, "alice {Alice}", testapp.WithCookie("mysession", id))
+
+	if s, err := redis.NewStore(4, "tcp", srv.Addr, "", ""); s != nil || err == nil || !strings.Contains(err.Error(), "no key pairs") {
+		t.Errorf("without key pairs: %v, %v", s, err)
 	}
 }

@@ -172,8 +172,8 @@ func init() {
 			pkgs: pkg, run: "TestMany",
 		},
 		mutation{
-			name: "dropin: cookie keys derived from the hash key alone",
-			file: dir + "cookie/cookie.go",
+			name: "dropin: keys derived from the hash key alone",
+			file: dir + "internal/keys/keys.go",
 			old:  "\t\tikm = append(ikm, block...)",
 			new:  "",
 			pkgs: []string{"./" + dir + "cookie/"}, run: "TestKeys",
@@ -181,9 +181,30 @@ func init() {
 		mutation{
 			name: "dropin: cookie keys of older pairs not kept for opening",
 			file: dir + "cookie/cookie.go",
-			old:  "cookie.New(keys[0], cookie.WithOldKeys(keys[1:]...))",
-			new:  "cookie.New(keys[0])",
+			old:  "cookie.New(derived[0], cookie.WithOldKeys(derived[1:]...))",
+			new:  "cookie.New(derived[0])",
 			pkgs: []string{"./" + dir + "cookie/"}, run: "TestRotation",
+		},
+		mutation{
+			name: "dropin: any MAC verifies (gob decodes what others wrote)",
+			file: dir + "values.go",
+			old:  "\t\tif hmac.Equal(sum, mac(key, gob)) {",
+			new:  "\t\tif _ = key; true {",
+			pkgs: all, run: "TestOpenRefusesWhatItDidNotWrite|TestValuesAreSignedWithTheKeyPairs",
+		},
+		mutation{
+			name: "dropin: unsigned envelopes opened in a store with keys",
+			file: dir + "values.go",
+			old:  "\tcase len(b) > 0 && b[0] == envelopeGob && len(k) == 0:",
+			new:  "\tcase len(b) > 0 && b[0] == envelopeGob:",
+			pkgs: pkg, run: "TestOpenRefusesWhatItDidNotWrite",
+		},
+		mutation{
+			name: "dropin: only the first key verifies (no rotation)",
+			file: dir + "values.go",
+			old:  "\tfor _, key := range k {\n\t\tif hmac.Equal",
+			new:  "\tfor _, key := range k[:1] {\n\t\tif hmac.Equal",
+			pkgs: all, run: "TestEnvelopesGiveBackTheValue|TestValuesAreSignedWithTheKeyPairs",
 		},
 		mutation{
 			name: "dropin: redis SetKeyPrefix not applied to our keys",
