@@ -55,7 +55,7 @@ func init() {
 		mutation{
 			name: "dropin: migrated values left to the native codec (structs as maps)",
 			file: dir + "legacy.go",
-			old:  "\tkept := stored(v)",
+			old:  "\tkept := k.stored(v)",
 			new:  "\tkept := v",
 			pkgs: pkg, run: "TestMigratedValuesKeepTheirTypes|TestUsersCarryOnAfterTheSwitch",
 		},
