@@ -140,7 +140,8 @@ func runFault(t *testing.T, b backend, fc faultCase) {
 	case fc.atCommit == succeeds || resp.StatusCode == 200:
 		r.expectSession(t, fc, alice, []state{added})
 	default:
-		r.expectSession(t, fc, alice, []state{old, added})
+		got := r.expectSession(t, fc, alice, []state{old, added})
+		record(b.name, fc.name, "stored after the failed commit", map[bool]string{true: "new state (landed, reply lost)", false: "old state"}[reflect.DeepEqual(got, added)])
 	}
 	if alice.Cookie(cookieName) != id {
 		t.Errorf("%s: the session cookie changed", fc.name)
@@ -211,8 +212,8 @@ func (r *rig) recover(t *testing.T, be backend, b *testapp.Browser) time.Duratio
 const recoverySlack = 500 * time.Millisecond
 
 // expectSession checks that b's session, as the app shows it and as it is
-// stored, is one of want.
-func (r *rig) expectSession(t *testing.T, fc faultCase, b *testapp.Browser, want []state) {
+// stored, is one of want, and returns it.
+func (r *rig) expectSession(t *testing.T, fc faultCase, b *testapp.Browser, want []state) state {
 	t.Helper()
 	got := mustRead(t, b)
 	stored := r.stored(t, b.Cookie(cookieName))
@@ -221,10 +222,11 @@ func (r *rig) expectSession(t *testing.T, fc faultCase, b *testapp.Browser, want
 	}
 	for _, w := range want {
 		if reflect.DeepEqual(got, w) {
-			return
+			return got
 		}
 	}
 	t.Errorf("%s: the session after the fault is %v, want one of %v", fc.name, got, want)
+	return got
 }
 
 // expectEndedOrWhole checks that the session of the cookie value id is
@@ -244,10 +246,13 @@ var measured = struct {
 	lines []string
 }{}
 
-func record(backend, name, what string, d time.Duration) {
+func record(backend, name, what string, v any) {
+	if d, ok := v.(time.Duration); ok {
+		v = d.Round(time.Millisecond)
+	}
 	measured.Lock()
 	defer measured.Unlock()
-	measured.lines = append(measured.lines, fmt.Sprintf("%s\t%s\t%s\t%v", backend, name, what, d.Round(time.Millisecond)))
+	measured.lines = append(measured.lines, fmt.Sprintf("%s\t%s\t%s\t%v", backend, name, what, v))
 }
 
 func TestMain(m *testing.M) {
