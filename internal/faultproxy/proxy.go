@@ -31,6 +31,7 @@ type Proxy struct {
 	addr     string
 	upstream string
 	accepted atomic.Int64
+	held     atomic.Int64 // chunks waiting in forward
 
 	mu      sync.Mutex
 	fault   Fault
@@ -72,6 +73,24 @@ func (p *Proxy) Fault() Fault {
 
 // Accepted returns how many connections the proxy has accepted so far.
 func (p *Proxy) Accepted() int64 { return p.accepted.Load() }
+
+// Held returns how many chunks of bytes the proxy holds back now (a Stall,
+// a Delay), counting each until it has been written on.
+func (p *Proxy) Held() int { return int(p.held.Load()) }
+
+// Drain waits until the proxy holds nothing back, for at most d, and
+// reports whether it got there. After a Stall or a Delay is cleared, it
+// tells the test that the held commands have reached the server (or were
+// dropped with their connection), so that what the server stores no
+// longer changes under the test's feet.
+func (p *Proxy) Drain(d time.Duration) bool {
+	for deadline := time.Now().Add(d); p.held.Load() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
 
 // Conns returns how many connections are open through the proxy.
 func (p *Proxy) Conns() int {
@@ -264,10 +283,23 @@ func (p *Proxy) pump(l *link, src, dst net.Conn, dir direction) {
 // forward writes b, which arrived at at, to dst as the current fault says,
 // waiting as long as it holds b. It reports whether the link goes on.
 func (p *Proxy) forward(l *link, dst net.Conn, dir direction, b []byte, at time.Time) bool {
+	held := false
+	hold := func() {
+		if !held {
+			held = true
+			p.held.Add(1)
+		}
+	}
+	defer func() {
+		if held {
+			p.held.Add(-1)
+		}
+	}()
 	for {
 		f, changed := p.state()
 		switch f.kind {
 		case stall:
+			hold()
 			select {
 			case <-changed:
 				continue
@@ -276,6 +308,7 @@ func (p *Proxy) forward(l *link, dst net.Conn, dir direction, b []byte, at time.
 			}
 		case delay:
 			if wait := time.Until(at.Add(f.delay)); wait > 0 {
+				hold()
 				t := time.NewTimer(wait)
 				select {
 				case <-t.C:

@@ -184,8 +184,13 @@ func TestStallHoldsBothWays(t *testing.T) {
 	if _, err := ask(c2, 7, 200*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("a command on a new connection through Stall: %v, want a timeout", err)
 	}
+	waitUntil(t, func() bool { return p.Held() == 2 }) // a command on each connection
 	// Healed: the held commands arrive, late, and their replies too.
 	p.Set(faultproxy.Pass)
+	if !p.Drain(5*time.Second) || p.Held() != 0 {
+		t.Fatalf("Drain after the stall cleared: %d chunks still held", p.Held())
+	}
+	waitUntil(t, func() bool { return len(srv.received()) == 3 }) // written on: the server reads them
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := io.ReadFull(c, make([]byte, 5)); err != nil || n != 5 {
 		t.Fatalf("the held reply: %d, %v", n, err)

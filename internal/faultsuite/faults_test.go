@@ -176,14 +176,19 @@ func (r *rig) check(t *testing.T, fc faultCase, at string, want outcome, what st
 	}
 }
 
-// recover clears the fault and returns how long it took until b's session
-// could be read again, then checks full service: b reads again, and a new
+// recover clears the fault, lets the commands it held land, and returns
+// how long it took until b's session could be read again, then checks full service: b reads again, and a new
 // browser logs in and fills a cart. It fails the test if that took longer
 // than the backend's recovery time (plus recoverySlack).
 func (r *rig) recover(t *testing.T, be backend, b *testapp.Browser) time.Duration {
 	t.Helper()
 	r.proxy.Set(faultproxy.Pass)
 	cleared := time.Now()
+	// The commands a Stall or a Delay held go on now, late: let them
+	// land, so that what is stored no longer changes.
+	if !r.proxy.Drain(5 * time.Second) {
+		t.Fatalf("the proxy still holds %d chunks 5s after the fault cleared", r.proxy.Held())
+	}
 	for {
 		_, status, err := read(b)
 		if err == nil && status == 200 {

@@ -42,7 +42,7 @@ func init() {
 		mutation{
 			name: "faults: the proxy's Stall forwards",
 			file: "internal/faultproxy/proxy.go",
-			old:  "\t\tcase stall:\n\t\t\tselect {",
+			old:  "\t\tcase stall:\n\t\t\thold()\n\t\t\tselect {",
 			new:  "\t\tcase stall:\n\t\t\tbreak\n\t\t\tselect {",
 			pkgs: []string{"./internal/faultsuite/"}, run: "TestFaults/memcached/Stall",
 		},
