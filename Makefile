@@ -51,3 +51,12 @@ fuzz:
 	  done; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failing:$$failed"; exit 1; fi
+
+# make soak: the example app under at least 200,000 mixed requests from 64
+# clients on every backend (each started on loopback), and the memory
+# store's bound under 1,000,000 new sessions: a few minutes, not part of
+# make test. It prints the figures docs/faults.md records.
+.PHONY: soak
+
+soak: deps
+	$(GO) run ./scripts/soak
