@@ -232,6 +232,7 @@ func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
 //	POST /logout            Destroy
 //	POST /held/incr         Update n by one, then park at the gate
 //	POST /held/logout       Destroy, then park at the gate
+//	POST /held/login        Renew and Set user, then park at the gate
 type app struct {
 	*httptest.Server
 	gate *gate
@@ -252,6 +253,7 @@ func newApp(t *testing.T, backend sessions.Backend, opts ...sessions.Option) *ap
 	r.POST("/logout", func(c *gin.Context) { sessions.Default(c).Destroy() })
 	r.POST("/held/incr", func(c *gin.Context) { incr(c); a.gate.park() })
 	r.POST("/held/logout", func(c *gin.Context) { sessions.Default(c).Destroy(); a.gate.park() })
+	r.POST("/held/login", func(c *gin.Context) { s := sessions.Default(c); s.Renew(); s.Set("user", "alice"); a.gate.park() })
 	a.Server = httptest.NewServer(r)
 	t.Cleanup(a.Close)
 	t.Cleanup(a.gate.open) // before Close, which waits for held requests

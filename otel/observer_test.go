@@ -81,7 +81,9 @@ func TestEveryStoreCallAndEventIsRecorded(t *testing.T) {
 // of one session race for real): a request loads the session in one and
 // is held while the other commits; when it commits, its compare-and-swap
 // loses, is counted, and is retried after a reload, and the update lands.
-// Then the same with a logout, whose tombstone swap loses and is retried.
+// Then the same with a login (Renew), whose swap of the old record for a
+// tombstone loses, and a logout, whose swap for a tombstone loses: each is
+// counted and retried.
 func TestConflictsAreCountedAndRetried(t *testing.T) {
 	m := newMeter(t) // no store name: the attribute is left out
 	store := newCounting(newMemory(t))
@@ -104,9 +106,34 @@ func TestConflictsAreCountedAndRetried(t *testing.T) {
 	wantCalls(t, ms.calls(t, ""), want, "the histogram after the update")
 	wantEvents(t, ms, map[string]int64{"sessions.created": 1, "sessions.conflicts": 1})
 
+	// A login held in a1 while a2 commits: it adds the record under its
+	// new ID, its swap of the old record for a "moved" tombstone loses,
+	// so it deletes the new record, reloads, and does it again.
 	a1.gate = newGate()
-	held = withCookie(t, a1, id).hold(a1, "POST", "/held/logout") // loaded n = 3, destroys it
-	c.expect(a2, "POST", "/incr", 200, "")                        // n = 4 in the store
+	login := withCookie(t, a1, id)
+	held = login.hold(a1, "POST", "/held/login") // loaded n = 3
+	c.expect(a2, "POST", "/incr", 200, "")       // n = 4 in the store
+	if code := held.finish(t, a1); code != 200 {
+		t.Fatalf("the held login answered %d", code)
+	}
+	newID := login.cookie(a1)
+	if newID == id {
+		t.Fatal("the login kept its ID")
+	}
+	withCookie(t, a2, newID).expect(a2, "GET", "/get/n", 200, "4")
+
+	ms = m.collect(t)
+	// The login: load; add (new key), swap (conflict), delete (new key);
+	// reload; add, swap. The incr: load, save. The read: load.
+	want = map[string]uint64{"load ok": 4 + 4, "save ok": 3 + 4, "save conflict": 1 + 1, "delete ok": 1}
+	wantCalls(t, store.tally(), want, "the store's own tally after the login")
+	wantCalls(t, ms.calls(t, ""), want, "the histogram after the login")
+	wantEvents(t, ms, map[string]int64{"sessions.created": 1, "sessions.renewed": 1, "sessions.conflicts": 2})
+	id = newID
+
+	a1.gate = newGate()
+	held = withCookie(t, a1, id).hold(a1, "POST", "/held/logout") // loaded n = 4, destroys it
+	withCookie(t, a2, id).expect(a2, "POST", "/incr", 200, "")    // n = 5 in the store
 	if code := held.finish(t, a1); code != 200 {
 		t.Fatalf("the held logout answered %d", code)
 	}
@@ -115,10 +142,10 @@ func TestConflictsAreCountedAndRetried(t *testing.T) {
 	ms = m.collect(t)
 	// The logout: load; its swap conflicts; it reloads and swaps again.
 	// The incr in between: load, save. The last read: load.
-	want = map[string]uint64{"load ok": 4 + 4, "save ok": 3 + 2, "save conflict": 1 + 1}
+	want = map[string]uint64{"load ok": 8 + 4, "save ok": 7 + 2, "save conflict": 2 + 1, "delete ok": 1}
 	wantCalls(t, store.tally(), want, "the store's own tally after the logout")
 	wantCalls(t, ms.calls(t, ""), want, "the histogram after the logout")
-	wantEvents(t, ms, map[string]int64{"sessions.created": 1, "sessions.destroyed": 1, "sessions.conflicts": 2})
+	wantEvents(t, ms, map[string]int64{"sessions.created": 1, "sessions.renewed": 1, "sessions.destroyed": 1, "sessions.conflicts": 3})
 }
 
 // TestRedis runs the middleware on a real redis-server that the test
