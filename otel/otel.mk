@@ -9,9 +9,12 @@
 #
 # otel-lint   gofmt, go mod tidy -diff, vet and staticcheck of the otel module
 # otel-unit   its tests with the race detector (TestRedis starts a
-#             redis-server, which deps installs)
+#             redis-server, which deps installs), and its benchmark run once
+#             so that it never rots
 # otel-bench  its benchmark: requests on the memory store with no observer,
-#             the adapter on a no-op MeterProvider and on the SDK
+#             the adapter on a no-op MeterProvider and on the SDK (compare
+#             the columns with: cd benchmarks && go tool benchstat
+#             -col /observer FILE)
 
 GO ?= go
 OTEL_STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -26,6 +29,7 @@ otel-lint:
 
 otel-unit: deps
 	cd otel && $(GO) test -mod=readonly -race -count=1 ./...
+	cd otel && $(GO) test -mod=readonly -run '^$$' -bench . -benchtime 1x .
 
 otel-bench:
 	cd otel && $(GO) test -run '^$$' -bench . -benchmem -count 6 .
