@@ -12,6 +12,7 @@ test: deps lint bench-lint unit bench-check
 
 # bench, bench-check, bench-lint: the benchmarks module (its own go.mod).
 include benchmarks/bench.mk
+include otel/otel.mk # otel-lint, otel-unit (added to test), otel-bench: the otel module
 
 # Servers and tools the tests start: installed when missing.
 deps:

@@ -24,6 +24,7 @@ type mutation struct {
 	file     string // relative to the repository root
 	old, new string // old must occur exactly once in file
 	pkgs     []string
+	dir      string // where go test runs, relative to the repository root: a module of its own (otel); default the root
 	run      string // go test -run pattern
 	timeout  string // go test -timeout, for a mutation that makes a test hang; default 60s
 }
@@ -357,7 +358,9 @@ func main() {
 			timeout = "60s"
 		}
 		args := append([]string{"test", "-count=1", "-timeout=" + timeout, "-run", m.run}, m.pkgs...)
-		out, err := exec.Command("go", args...).CombinedOutput()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = m.dir
+		out, err := cmd.CombinedOutput()
 		_ = os.WriteFile(m.file, src, 0o644)
 		delete(restore, m.file)
 		if err != nil && (strings.Contains(string(out), "--- FAIL") || strings.Contains(string(out), "panic: test timed out")) {
