@@ -31,6 +31,13 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "observer: every Destroy counted as a session ended",
+		file: "commit.go",
+		old:  "ended := s.ops&opDestroy != 0 && (s.oldKey != \"\" || isSealed && s.clientCookie)",
+		new:  "ended := s.ops&opDestroy != 0 || isSealed",
+		pkgs: []string{"."}, run: "TestDestroyedCountsSessionsEnded",
+	},
+	{
 		name: "owners: a load does not check the owner's index",
 		file: "persist_server.go",
 		old:  "err != nil || !listed {",
