@@ -206,13 +206,6 @@ var mutations = []mutation{
 		pkgs: []string{"."}, run: "TestHotSessionLosesNothingAndTakesTurns",
 	},
 	{
-		name: "the cart limit checked outside the Update function",
-		file: "example/app.go",
-		old:  "full := false\n\ts.Update(keyCart, func(old any) any {\n\t\tcart, _ := old.(map[string]int)\n\t\tif cart == nil {\n\t\t\tcart = map[string]int{}\n\t\t}\n\t\tfull = cart[item] == 0 && len(cart) >= maxItems",
-		new:  "full := cartOf(s)[item] == 0 && len(cartOf(s)) >= maxItems\n\ts.Update(keyCart, func(old any) any {\n\t\tcart, _ := old.(map[string]int)\n\t\tif cart == nil {\n\t\t\tcart = map[string]int{}\n\t\t}",
-		pkgs: []string{"./example/"}, run: "TestCartLimitHoldsUnderConcurrentAdds",
-	},
-	{
 		name: "queued commits of a hot session not carried along",
 		file: "lane.go",
 		old:  "if len(taken) == maxCombined || !w.s.combinable() {",
