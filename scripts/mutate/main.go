@@ -31,6 +31,13 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "owners: a session that changed owner is still listed",
+		file: "owners.go",
+		old:  "if o, h, ok := m.ownerOf(&rec); !ok || o != owner || h != d.handle {",
+		new:  "if o, h, ok := m.ownerOf(&rec); false && (!ok || o != owner || h != d.handle) {",
+		pkgs: []string{"./memory/"}, run: "TestConformance/HTTP/SignOut",
+	},
+	{
 		name: "observer: every Destroy counted as a session ended",
 		file: "commit.go",
 		old:  "ended := s.ops&opDestroy != 0 && (s.oldKey != \"\" || isSealed && s.clientCookie)",
