@@ -12,6 +12,7 @@ test: deps lint bench-lint unit bench-check
 
 # bench, bench-check, bench-lint: the benchmarks module (its own go.mod).
 include benchmarks/bench.mk
+include otel/otel.mk # otel-lint, otel-unit (added to test), otel-bench: the otel module
 
 # Servers and tools the tests start: installed when missing.
 deps:
@@ -51,3 +52,12 @@ fuzz:
 	  done; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failing:$$failed"; exit 1; fi
+
+# make soak: the example app under at least 200,000 mixed requests from 64
+# clients on every backend (each started on loopback), and the memory
+# store's bound under 1,000,000 new sessions: a few minutes, not part of
+# make test. It prints the figures docs/faults.md records.
+.PHONY: soak
+
+soak: deps
+	$(GO) run ./scripts/soak

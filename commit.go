@@ -61,6 +61,10 @@ func (s *Session) commitChanges() error {
 			}
 		}
 	}
+	// A Destroy ended a session if a stored record was named, or the
+	// browser held a sealed one (a second logout ends nothing).
+	_, isSealed := m.persist.(sealed)
+	ended := s.ops&opDestroy != 0 && (s.oldKey != "" || isSealed && s.clientCookie)
 	if err := m.persist.discard(s); err != nil {
 		return err
 	}
@@ -75,7 +79,7 @@ func (s *Session) commitChanges() error {
 			return err
 		}
 	}
-	if s.ops&opDestroy != 0 {
+	if ended {
 		s.event(EventDestroyed)
 	}
 	s.ops &^= opDestroy

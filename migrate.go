@@ -57,7 +57,21 @@ type Legacy struct {
 // that brings no live session of ours but a legacy session that m finds
 // gets the legacy values, stored (or sealed) under our cookie at commit.
 // The legacy cookie and record are left as they are, so that instances
-// of the old program keep working during a rolling deploy; a legacy
-// session is migrated once, and never again after the session migrated
-// from it was destroyed. Default none.
+// of the old program keep working during a rolling deploy.
+//
+// With a Store, a legacy session is migrated once: the first request that
+// sees it records that in the Store (until the legacy session would have
+// expired), and no later request migrates it again, whoever sends the
+// legacy cookie. Destroy of the migrated session also ends the legacy one
+// (Migrator.End deletes its record, where it has one) and expires the
+// legacy cookie in the browser.
+//
+// With a Sealer (cookie://) nothing is kept on the server, so nothing can
+// record a migration: a request that brings a valid legacy cookie and none
+// of ours is migrated again, and after a logout (which expires both
+// cookies in the browser, and ends a legacy record where there is one) a
+// copy of a legacy cookie that is still valid is migrated again, as a copy
+// of a sealed cookie stays valid until it expires. Where that matters,
+// lower the legacy cookies' maximum age after the switch (the migrator's
+// option), or keep the migration for a server-side store. Default none.
 func WithMigration(m Migrator) Option { return func(c *config) { c.migrator = m } }

@@ -30,7 +30,9 @@ const (
 	EventCreated Event = iota + 1
 	// EventRenewed: a Renew was committed.
 	EventRenewed
-	// EventDestroyed: a Destroy was committed.
+	// EventDestroyed: a Destroy ended a session (a stored record, or a
+	// sealed cookie the browser held); a logout without a session is not
+	// counted.
 	EventDestroyed
 	// EventConflict: a compare-and-swap lost to a concurrent write; the
 	// commit reloads the session and replays this request's changes.

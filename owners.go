@@ -298,7 +298,7 @@ func (s *Session) Devices() ([]Device, error) {
 			out = append(out, Device{Handle: d.handle, Current: true, Created: s.rec.created, LastSeen: lastSeen(s.rec.refreshed, s.touched)})
 			continue
 		}
-		dev, live, err := p.device(ctx, d)
+		dev, _, live, err := p.device(ctx, s.m, owner, d)
 		if err != nil {
 			return nil, err
 		}
@@ -326,19 +326,23 @@ func lastSeen(refreshed, touched time.Time) time.Time {
 }
 
 // device reads the session an index entry points to, following Renews.
-func (p serverSide) device(ctx context.Context, d device) (Device, bool, error) {
+// A session that no longer records this owner and handle (it changed
+// owner) is not the owner's any more.
+//
+// It returns the key the session lives under now.
+func (p serverSide) device(ctx context.Context, m *manager, owner string, d device) (Device, string, bool, error) {
 	key := d.key
 	for hop := 0; hop <= maxHops; hop++ {
 		r, err := p.store.Load(ctx, key)
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
-			return Device{}, false, nil
+			return Device{}, "", false, nil
 		}
 		if err != nil {
-			return Device{}, false, &StoreError{Op: "load", Err: err}
+			return Device{}, "", false, &StoreError{Op: "load", Err: err}
 		}
 		t, isTomb, err := decodeTombstone(r.Data)
 		if err != nil || (isTomb && t.movedTo == "") {
-			return Device{}, false, nil
+			return Device{}, "", false, nil
 		}
 		if isTomb {
 			key = t.movedTo
@@ -346,11 +350,14 @@ func (p serverSide) device(ctx context.Context, d device) (Device, bool, error) 
 		}
 		rec, err := decodeRecord(r.Data)
 		if err != nil {
-			return Device{}, false, nil
+			return Device{}, "", false, nil
 		}
-		return Device{Handle: d.handle, Created: rec.created, LastSeen: lastSeen(rec.refreshed, r.Touched)}, true, nil
+		if o, h, ok := m.ownerOf(&rec); !ok || o != owner || h != d.handle {
+			return Device{}, "", false, nil
+		}
+		return Device{Handle: d.handle, Created: rec.created, LastSeen: lastSeen(rec.refreshed, r.Touched)}, key, true, nil
 	}
-	return Device{}, false, nil
+	return Device{}, "", false, nil
 }
 
 func deleteHandles(ds []device, handles []string) []device {
@@ -417,12 +424,22 @@ func (s *Session) revoke(drop func(handle, mine string) bool) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Out of the index, they are signed out; removing their records frees
-	// the store at once (a failure here leaves them to expire).
+	// Out of the index, they are signed out. Count those that were live
+	// and remove their records, to free the store at once (a failure here
+	// leaves them to expire; they are signed out all the same).
+	n := 0
 	for _, d := range dropped {
-		if err := p.store.Delete(ctx, d.key); err != nil {
-			return len(dropped), &StoreError{Op: "delete", Err: err}
+		_, key, live, err := p.device(ctx, s.m, owner, d)
+		if err != nil {
+			return n, err
+		}
+		if !live {
+			continue
+		}
+		n++
+		if err := p.store.Delete(ctx, key); err != nil {
+			return n, &StoreError{Op: "delete", Err: err}
 		}
 	}
-	return len(dropped), nil
+	return n, nil
 }

@@ -1,63 +1,110 @@
 package main
 
 import (
+	"crypto/sha256"
 	"embed"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
+	"io/fs"
 	"log/slog"
-	"maps"
+	"mime"
 	"net/http"
+	"path"
 	"runtime/debug"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessionware/sessions"
 )
 
-// Limits of the input the app accepts.
-const (
-	cookieName  = "session"
-	maxName     = 64      // characters in a username or an item name
-	maxQty      = 1000    // items added at once
-	maxItems    = 50      // distinct items in a cart
-	maxFlashes  = 5       // pending flash messages kept in a session
-	maxBodySize = 4 << 10 // bytes of a request body
-	idleTimeout = 30 * time.Minute
+// cookieName is the session cookie's name.
+const cookieName = "session"
 
-	keyUser = "user" // string
-	keyCart = "cart" // map[string]int
+var (
+	//go:embed templates/*.html
+	templateFS embed.FS
+	//go:embed static
+	staticFS embed.FS
 )
 
-//go:embed templates/index.html
-var templateFS embed.FS
+// assetVersions holds a short hash of each static file's content, for
+// URLs that change when the file does (see asset).
+var assetVersions = func() map[string]string {
+	v := map[string]string{}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		sum := sha256.Sum256(b)
+		v[strings.TrimPrefix(p, "static/")] = hex.EncodeToString(sum[:5])
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	return v
+}()
 
-var templates = template.Must(template.ParseFS(templateFS, "templates/index.html"))
+// asset returns the URL of a static file, versioned by its content, so
+// that browsers may cache it for good. It panics on a file that does not
+// exist, which the page tests would catch.
+func asset(name string) string {
+	v, ok := assetVersions[name]
+	if !ok {
+		panic("example: no static file " + name)
+	}
+	return "/static/" + name + "?v=" + v
+}
 
-// newApp returns the example's handler: the HTML page, its form posts and
-// the JSON API over sessions kept in store. It logs every request to
-// logger, never a cookie or session ID. opts are added to the Sessions
-// middleware's options (after the app's own: a 30-minute idle timeout and
-// an error handler that answers 503 with JSON on /api/* and with a page
-// elsewhere).
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"money": money,
+	"asset": asset,
+	"ago":   ago,
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	},
+}).ParseFS(templateFS, "templates/*.html"))
+
+// shop is the app: its pages, their forms and the JSON API.
+type shop struct {
+	// sealed is true on a Sealer backend (cookie://): the session lives
+	// in the cookie, so nothing on the server can list or sign out
+	// devices, and of concurrent writes the last wins.
+	sealed bool
+}
+
+// newApp returns the example's handler: the shop's pages, their form
+// posts and the JSON API over sessions kept in store, and its static
+// files. It logs every request to logger, never a cookie or session ID.
+// opts are added to the Sessions middleware's options, after the app's
+// own: cookies that last the browser session unless the user ticks
+// "remember me" (WithPersist(false)), sessions that end after a week
+// without a request, and an error handler that answers 503 with JSON on
+// /api/* and with a page elsewhere.
 func newApp(store sessions.Backend, logger *slog.Logger, opts ...sessions.Option) *gin.Engine {
+	_, sealed := store.(sessions.Sealer)
+	a := &shop{sealed: sealed}
+
 	r := gin.New()
 	r.SetHTMLTemplate(templates)
 	r.HandleMethodNotAllowed = true
 	_ = r.SetTrustedProxies(nil) // ClientIP is the peer's address
-
-	cop := http.NewCrossOriginProtection()
 	r.Use(
 		requestLogger(logger), // outermost: sees the final status
 		recoverer(logger),
+	)
+	r.GET("/static/*name", static) // no session: nothing to load or save
+
+	cop := http.NewCrossOriginProtection()
+	app := r.Group("/",
 		securityHeaders,
 		func(c *gin.Context) {
 			if err := cop.Check(c.Request); err != nil {
@@ -65,322 +112,156 @@ func newApp(store sessions.Backend, logger *slog.Logger, opts ...sessions.Option
 			}
 		},
 		sessions.Sessions(cookieName, store, append([]sessions.Option{
+			sessions.WithPersist(false),
+			sessions.WithLifetime(sessionLifetime),
 			sessions.WithIdleTimeout(idleTimeout),
 			sessions.WithErrorHandler(sessionError),
 		}, opts...)...),
 	)
 
-	r.GET("/", page)
-	forms := r.Group("/", limitForm)
-	forms.POST("/login", formLogin)
-	forms.POST("/logout", formLogout)
-	forms.POST("/cart", formCart)
+	app.GET("/", a.shopPage)
+	app.GET("/cart", a.cartPage)
+	app.GET("/devices", a.devicesPage)
+	forms := app.Group("/", a.limitForm)
+	forms.POST("/login", a.formLogin)
+	forms.POST("/logout", a.formLogout)
+	forms.POST("/cart", a.formCart)
+	forms.POST("/cart/remove", a.formRemove)
+	forms.POST("/checkout", a.formCheckout)
+	forms.POST("/devices/logout-others", a.formLogoutOthers)
+	forms.POST("/devices/logout", a.formLogoutDevice)
 
-	api := r.Group("/api")
-	api.GET("/session", apiSession)
-	api.POST("/login", apiLogin)
-	api.POST("/logout", apiLogout)
-	api.POST("/cart", apiCart)
+	api := app.Group("/api")
+	api.GET("/session", a.apiSession)
+	api.POST("/login", a.apiLogin)
+	api.POST("/logout", a.apiLogout)
+	api.GET("/products", a.apiProducts)
+	api.GET("/cart", a.apiGetCart)
+	api.POST("/cart", a.apiCart)
+	api.GET("/devices", a.apiDevices)
+	api.POST("/devices/logout-others", a.apiLogoutOthers)
 	return r
 }
 
-// ---- the page and its forms -------------------------------------------
+// ---- pages ----------------------------------------------------------------
 
-// pageData is what the page shows.
+// pageData is what a page shows. The layout (header, flashes, footer)
+// uses the first group of fields; each page some of the others.
 type pageData struct {
-	User    string
-	Cart    []cartLine
-	Flashes []string
-	Error   string
-	MaxName int
-	MaxQty  int
+	Page   string // the template: "shop", "cart", "devices" or "error"
+	Title  string
+	User   string
+	Cart   cartView
+	Info   []string // flash messages
+	Errors []string // flash messages of the error category
+	Error  string   // what was wrong with the form just posted
+	Sealed bool     // sessions live in sealed cookies
+
+	Products []product // shop
+	MaxName  int
+	MaxQty   int
+	Race     int    // cart: how many parallel adds the demo sends
+	RaceItem string // cart: of which product
+
+	Devices     []sessions.Device // devices
+	DevicesNote string            // devices: why there is no list
+
+	Message string // error
 }
 
-type cartLine struct {
-	Item string
-	Qty  int
-}
-
-// renderPage renders the page with status and an error message. flashes says whether to show (and so consume)
-// the flash messages: not on a page answering bad input, which leaves the
-// session unchanged.
-func renderPage(c *gin.Context, status int, errMsg string, flashes bool) {
+// render renders page with status. showFlashes says whether to show (and
+// so consume) the flash messages: not on a page answering bad input,
+// which leaves the session unchanged. It renders nothing if the session
+// could not be loaded (the error handler has answered).
+func (a *shop) render(c *gin.Context, status int, page string, d pageData, showFlashes bool) {
 	s := sessions.Default(c)
-	user, _ := sessions.Get[string](s, keyUser)
-	cart := cartOf(s)
-	if c.IsAborted() { // the store failed: the error handler answered
+	d.User = loggedIn(s)
+	d.Cart = viewCart(cartOf(s))
+	if showFlashes {
+		d.Info = flashes(s, flashInfo)
+		d.Errors = flashes(s, flashError)
+	}
+	if c.IsAborted() {
 		return
 	}
-	d := pageData{User: user, Error: errMsg, MaxName: maxName, MaxQty: maxQty}
-	for _, item := range slices.Sorted(maps.Keys(cart)) {
-		d.Cart = append(d.Cart, cartLine{item, cart[item]})
-	}
-	if flashes {
-		d.Flashes = flashStrings(s.Flashes())
-	}
-	c.HTML(status, "index", d)
+	d.Page, d.Sealed = page, a.sealed
+	d.MaxName, d.MaxQty, d.Products = maxName, maxQty, catalogue
+	c.HTML(status, page, d)
 }
+
+// formError renders the page a form was posted from with a 400 (or
+// another status) and the message; the session is unchanged.
+func (a *shop) formError(c *gin.Context, status int, page, msg string) {
+	a.render(c, status, page, pageData{Title: titles[page], Error: msg}, false)
+	c.Abort()
+}
+
+var titles = map[string]string{"shop": "Shop", "cart": "Your cart", "devices": "Your devices"}
 
 // limitForm reads a form body of at most maxBodySize bytes and answers 413
 // for a larger one, before any handler (or the session) sees it.
-func limitForm(c *gin.Context) {
+func (a *shop) limitForm(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBodySize)
 	if err := c.Request.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			renderPage(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the form is too large: at most %d bytes", maxBodySize), false)
+			a.formError(c, http.StatusRequestEntityTooLarge, "shop", fmt.Sprintf("the form is too large: at most %d bytes", maxBodySize))
 		} else {
-			renderPage(c, http.StatusBadRequest, "the form could not be read", false)
+			a.formError(c, http.StatusBadRequest, "shop", "the form could not be read")
 		}
-		c.Abort()
 	}
 }
 
-func page(c *gin.Context) { renderPage(c, http.StatusOK, "", true) }
-
-func formLogin(c *gin.Context) {
-	name, msg := validName("username", c.PostForm("username"))
-	if msg != "" {
-		renderPage(c, http.StatusBadRequest, msg, false)
-		return
-	}
-	login(sessions.Default(c), name)
-	c.Redirect(http.StatusSeeOther, "/")
-}
-
-func formLogout(c *gin.Context) {
-	sessions.Default(c).Destroy()
-	c.Redirect(http.StatusSeeOther, "/")
-}
-
-func formCart(c *gin.Context) {
-	item, msg := validName("item", c.PostForm("item"))
-	var qty int
-	if msg == "" {
-		qty, msg = validQty(c.PostForm("qty"))
-	}
-	if msg == "" {
-		msg = addToCart(sessions.Default(c), item, qty)
-	}
-	if c.IsAborted() {
-		return
-	}
-	if msg != "" {
-		renderPage(c, http.StatusBadRequest, msg, false)
-		return
-	}
-	flash(sessions.Default(c), fmt.Sprintf("Added %d × %s.", qty, item))
-	c.Redirect(http.StatusSeeOther, "/")
-}
-
-// ---- the JSON API -------------------------------------------------------
-
-func apiSession(c *gin.Context) {
-	s := sessions.Default(c)
-	user, ok := sessions.Get[string](s, keyUser)
-	cart := cartOf(s)
-	flashes := flashStrings(s.Flashes())
-	if c.IsAborted() {
-		return
-	}
-	var u any // null when nobody is logged in
-	if ok {
-		u = user
-	}
-	c.JSON(http.StatusOK, gin.H{"user": u, "cart": cart, "flashes": flashes})
-}
-
-func apiLogin(c *gin.Context) {
-	var in struct {
-		Username *string `json:"username"`
-	}
-	if !decodeJSON(c, &in, `{"username": "alice"}`) {
-		return
-	}
-	if in.Username == nil {
-		badRequest(c, "username is required")
-		return
-	}
-	name, msg := validName("username", *in.Username)
-	if msg != "" {
-		badRequest(c, msg)
-		return
-	}
-	login(sessions.Default(c), name)
-	c.JSON(http.StatusOK, gin.H{"user": name})
-}
-
-func apiLogout(c *gin.Context) {
-	sessions.Default(c).Destroy()
-	c.JSON(http.StatusOK, gin.H{})
-}
-
-func apiCart(c *gin.Context) {
-	var in struct {
-		Item *string         `json:"item"`
-		Qty  json.RawMessage `json:"qty"`
-	}
-	if !decodeJSON(c, &in, `{"item": "pencil", "qty": 2}`) {
-		return
-	}
-	if in.Item == nil {
-		badRequest(c, "item is required")
-		return
-	}
-	item, msg := validName("item", *in.Item)
-	if msg != "" {
-		badRequest(c, msg)
-		return
-	}
-	if in.Qty == nil {
-		badRequest(c, "qty is required")
-		return
-	}
-	qty, msg := validQty(string(in.Qty)) // a JSON number with digits only: not "2", 2.0 or 2e0
-	if msg != "" {
-		badRequest(c, msg)
-		return
-	}
-	s := sessions.Default(c)
-	if msg := addToCart(s, item, qty); msg != "" {
-		if !c.IsAborted() {
-			badRequest(c, msg)
-		}
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"cart": cartOf(s)})
-}
-
-// decodeJSON decodes the request body, one JSON object, into v. On failure
-// it answers 400 (413 for a body over maxBodySize) and returns false.
-func decodeJSON(c *gin.Context, v any, example string) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodySize))
-	err := dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data")
-	}
-	if err == nil {
-		return true
-	}
-	var tooLarge *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
+// ago says how long ago t was, roughly, for the Devices page.
+func ago(t time.Time) string {
+	d := time.Since(t)
 	switch {
-	case errors.As(err, &tooLarge):
-		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": fmt.Sprintf("request body too large: at most %d bytes", maxBodySize)})
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		badRequest(c, typeErr.Field+" must be a string")
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return quantity(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return quantity(int(d/time.Hour), "hour") + " ago"
 	default:
-		badRequest(c, "malformed JSON: expected an object such as "+example)
+		return quantity(int(d/(24*time.Hour)), "day") + " ago"
 	}
-	return false
 }
 
-func badRequest(c *gin.Context, msg string) {
-	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": msg})
+// quantity writes n units: "1 minute", "5 minutes".
+func quantity(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
-// ---- the session's content ----------------------------------------------
-
-// login sets the user under a new session ID (against session fixation)
-// and flashes a welcome. Another user's login on the same browser starts
-// from an empty session: nothing of the previous user is carried over (an
-// anonymous cart is).
-func login(s *sessions.Session, name string) {
-	if prev, ok := sessions.Get[string](s, keyUser); ok && prev != name {
-		s.Clear()
+// static serves the embedded static files. A URL with the file's current
+// version (see asset) may be cached for good; any other must be checked.
+func static(c *gin.Context) {
+	name := strings.TrimPrefix(c.Param("name"), "/")
+	v, ok := assetVersions[name]
+	if !ok || !fs.ValidPath(name) {
+		c.String(http.StatusNotFound, "not found")
+		return
 	}
-	s.Renew()
-	s.Set(keyUser, name)
-	flash(s, "Welcome, "+name+"!")
-}
-
-// flash adds a message for the next page, keeping at most maxFlashes
-// pending, so that a client that never reads them cannot grow its session.
-func flash(s *sessions.Session, msg string) {
-	if pending := s.Flashes(); len(pending) > 0 {
-		if len(pending) >= maxFlashes {
-			pending = pending[len(pending)-maxFlashes+1:]
-		}
-		for _, f := range pending {
-			s.AddFlash(f)
-		}
+	b, err := staticFS.ReadFile("static/" + name)
+	if err != nil {
+		c.String(http.StatusNotFound, "not found")
+		return
 	}
-	s.AddFlash(msg)
-}
-
-// cartOf returns the cart, never nil.
-func cartOf(s *sessions.Session) map[string]int {
-	cart, _ := sessions.Get[map[string]int](s, keyCart)
-	if cart == nil {
-		cart = map[string]int{}
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'") // an SVG opened directly runs nothing
+	if c.Query("v") == v {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
 	}
-	return cart
-}
-
-// addToCart adds qty of item with Update, so that concurrent adds to one
-// session all count. It returns a message for the user when the cart is
-// full. The limit is checked inside the Update function, which runs again
-// on the fresh cart if another request saved first; the answer is read
-// after Save, when the function has run for the last time.
-func addToCart(s *sessions.Session, item string, qty int) string {
-	full := false
-	s.Update(keyCart, func(old any) any {
-		cart, _ := old.(map[string]int)
-		if cart == nil {
-			cart = map[string]int{}
-		}
-		full = cart[item] == 0 && len(cart) >= maxItems
-		if !full {
-			cart[item] = min(cart[item]+qty, 1_000_000)
-		}
-		return cart
-	})
-	if err := s.Save(); err != nil {
-		return "" // the error handler answers
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
 	}
-	if full {
-		return fmt.Sprintf("the cart is full: at most %d different items", maxItems)
-	}
-	return ""
-}
-
-func flashStrings(fs []any) []string {
-	out := make([]string, 0, len(fs))
-	for _, f := range fs {
-		out = append(out, fmt.Sprint(f))
-	}
-	return out
-}
-
-// ---- validation ---------------------------------------------------------
-
-// validName trims v and checks that it is a name of 1 to maxName printable
-// characters; otherwise it returns a message for the user.
-func validName(field, v string) (string, string) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
-		return "", field + " is required"
-	case !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0:
-		return "", field + " has characters that are not allowed"
-	case utf8.RuneCountInString(v) > maxName:
-		return "", fmt.Sprintf("%s is too long: at most %d characters", field, maxName)
-	}
-	return v, ""
-}
-
-// validQty parses a quantity: a whole number from 1 to maxQty, digits only.
-func validQty(v string) (int, string) {
-	v = strings.TrimSpace(v)
-	msg := fmt.Sprintf("qty must be a whole number from 1 to %d", maxQty)
-	if v == "" || len(v) > 4 || strings.Trim(v, "0123456789") != "" {
-		return 0, msg
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxQty {
-		return 0, msg
-	}
-	return n, ""
+	c.Data(http.StatusOK, ctype, b)
 }
 
 // ---- errors, logs and headers -------------------------------------------
@@ -403,7 +284,7 @@ func sessionError(c *gin.Context, err error) {
 		if api {
 			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": msg})
 		} else {
-			c.HTML(http.StatusBadRequest, "error", gin.H{"Title": "Too much for a cookie", "Message": "Sorry: " + msg + "."})
+			c.HTML(http.StatusBadRequest, "error", pageData{Page: "error", Title: "Too much for a cookie", Message: "Sorry: " + msg + "."})
 		}
 		return
 	}
@@ -411,17 +292,31 @@ func sessionError(c *gin.Context, err error) {
 		sessions.DefaultErrorHandler(c, err)
 		return
 	}
-	status, data := http.StatusInternalServerError, gin.H{
-		"Title":   "Something went wrong",
-		"Message": "Your session could not be saved. Please try again.",
+	status, data := http.StatusInternalServerError, pageData{
+		Page:    "error",
+		Title:   "Something went wrong",
+		Message: "Your session could not be saved. Please try again.",
 	}
 	if unavailable {
-		status, data = http.StatusServiceUnavailable, gin.H{
-			"Title":   "Sessions are unavailable",
-			"Message": "We cannot reach the session store right now, so we cannot show your cart. Nothing was lost on your side; please try again in a moment.",
+		status, data = http.StatusServiceUnavailable, pageData{
+			Page:    "error",
+			Title:   "Sessions are unavailable",
+			Message: "We cannot reach the session store right now, so we cannot show your cart. Nothing was lost on your side; please try again in a moment.",
 		}
 	}
 	c.HTML(status, "error", data)
+}
+
+// storeFailed answers for a store call of the handler's own (Devices,
+// RevokeOthers) that failed, as the middleware answers for its own: the
+// error is recorded and the error handler answers.
+func storeFailed(c *gin.Context, err error) {
+	if c.IsAborted() { // the session's load failed: answered already
+		return
+	}
+	_ = c.Error(err)
+	sessionError(c, err)
+	c.Abort()
 }
 
 // requestLogger logs one line per request with log/slog: method, path
@@ -476,11 +371,12 @@ func recoverer(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// securityHeaders keeps the page from being framed, sniffed, cached or
-// made to load anything: it has no script and only inline style.
+// securityHeaders keeps the pages from being framed, sniffed or cached,
+// and from loading anything but the app's own static files and API: no
+// inline script or style, no other site.
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")

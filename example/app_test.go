@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,13 +90,14 @@ type harness struct {
 	cookie *cookieRecorder
 }
 
-// serve starts the app on store. At the end of the test it checks that no
-// session cookie value the clients saw appears in the logs.
-func serve(t *testing.T, store sessions.Backend) *harness {
+// serve starts the app on store, with opts added to its session options.
+// At the end of the test it checks that no session cookie value the
+// clients saw appears in the logs.
+func serve(t *testing.T, store sessions.Backend, opts ...sessions.Option) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}, cookie: &cookieRecorder{next: http.DefaultTransport, values: map[string]bool{}}}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.App = testapp.New(t, newApp(store, logger))
+	h.App = testapp.New(t, newApp(store, logger, opts...))
 	t.Cleanup(func() {
 		h.Close() // before the App's own clean-up: every request is logged then
 		logs := h.logs.String()
@@ -247,6 +248,15 @@ func redisBackend() backendCase {
 
 // ---- tests ------------------------------------------------------------------
 
+// anonymous is /api/session for a browser without a session.
+var anonymous = map[string]any{"user": nil, "cart": map[string]any{}, "flashes": infoFlashes()}
+
+// infoFlashes is /api/session's "flashes" with these info messages and no
+// error.
+func infoFlashes(msgs ...any) map[string]any {
+	return map[string]any{"info": append([]any{}, msgs...), "error": []any{}}
+}
+
 // TestAPI walks the JSON API as a client would, on every backend.
 func TestAPI(t *testing.T) {
 	for _, b := range []backendCase{memoryBackend(), cookieBackend(), memcachedBackend(), redisBackend()} {
@@ -254,7 +264,7 @@ func TestAPI(t *testing.T) {
 			h := serve(t, b.open(t))
 			c := h.client()
 
-			want(t, "anonymous session", c.session(), map[string]any{"user": nil, "cart": map[string]any{}, "flashes": []any{}})
+			want(t, "anonymous session", c.session(), anonymous)
 			if v := c.Cookie(cookieName); v != "" {
 				t.Errorf("reading an empty session set a cookie %q", v)
 			}
@@ -269,15 +279,18 @@ func TestAPI(t *testing.T) {
 			}
 
 			r = c.postJSON("/api/cart", `{"item": "pencil", "qty": 10}`)
-			want(t, "cart answer", r.json, map[string]any{"cart": map[string]any{"pencil": 10.0}})
+			want(t, "cart answer", r.json, map[string]any{"cart": map[string]any{"pencil": 10.0}, "count": 10.0, "total_cents": 1200.0})
 			r = c.postJSON("/api/cart", `{"item": "eraser", "qty": 5}`)
 			r = c.postJSON("/api/cart", `{"item": "pencil", "qty": 25}`)
-			want(t, "cart answer", r.json, map[string]any{"cart": map[string]any{"pencil": 35.0, "eraser": 5.0}})
+			// 35 pencils at 1.20 and 5 erasers at 0.90: 42.00 + 4.50.
+			wantCart := map[string]any{"cart": map[string]any{"pencil": 35.0, "eraser": 5.0}, "count": 40.0, "total_cents": 4650.0}
+			want(t, "cart answer", r.json, wantCart)
+			want(t, "GET /api/cart", c.get("/api/cart").json, wantCart)
 
 			want(t, "session", c.session(), map[string]any{
-				"user": "alice", "cart": map[string]any{"pencil": 35.0, "eraser": 5.0}, "flashes": []any{"Welcome, alice!"},
+				"user": "alice", "cart": map[string]any{"pencil": 35.0, "eraser": 5.0}, "flashes": infoFlashes("Welcome, alice!"),
 			})
-			want(t, "flashes read twice", c.session()["flashes"], []any{})
+			want(t, "flashes read twice", c.session()["flashes"], infoFlashes())
 
 			// Logging in again renews the session ID and keeps the cart
 			// (another user starts clean: TestAnotherUsersLoginStartsClean).
@@ -292,7 +305,7 @@ func TestAPI(t *testing.T) {
 			r = c.postJSON("/api/logout", ``)
 			want(t, "logout", r.status, http.StatusOK)
 			want(t, "logout answer", r.json, map[string]any{})
-			want(t, "session after logout", c.session(), map[string]any{"user": nil, "cart": map[string]any{}, "flashes": []any{}})
+			want(t, "session after logout", c.session(), anonymous)
 			if v := c.Cookie(cookieName); v != "" {
 				t.Errorf("logout left the cookie %q", v)
 			}
@@ -315,20 +328,47 @@ func TestLogoutRevokesServerSide(t *testing.T) {
 	want(t, "user with a cookie copied before logout", thief.session()["user"], nil)
 }
 
-// TestPage walks the HTML page and its forms.
+// TestPage walks the shop's pages and their forms, as a browser without
+// JavaScript would: the catalogue, an anonymous cart, checkout refused
+// before login (an error flash), login, adds, the cart with its totals,
+// remove, checkout, logout.
 func TestPage(t *testing.T) {
 	for _, b := range []backendCase{memoryBackend(), cookieBackend()} {
 		t.Run(b.name, func(t *testing.T) {
 			h := serve(t, b.open(t))
 			c := h.client()
+			has := func(what, body string, parts ...string) {
+				t.Helper()
+				for _, s := range parts {
+					if !strings.Contains(body, s) {
+						t.Errorf("%s lacks %q:\n%s", what, s, body)
+					}
+				}
+			}
 
 			r := c.get("/")
 			want(t, "page status", r.status, http.StatusOK)
-			for _, s := range []string{`id="login-form"`, `id="cart-empty"`, `id="add-form"`, "Content-Security-Policy"} {
-				if !strings.Contains(r.body+fmt.Sprint(r.header), s) {
-					t.Errorf("the anonymous page lacks %q", s)
-				}
+			has("the anonymous shop", r.body, `id="login-form"`, `id="remember" type="checkbox" name="remember"`, `id="cart-empty"`,
+				`<span id="cart-count" class="badge">0</span>`, `href="`+asset("shop.css")+`"`, `src="`+asset("shop.js")+`"`)
+			want(t, "products shown", strings.Count(r.body, `<article class="product"`), len(catalogue))
+			for _, p := range catalogue {
+				has("the shop", r.body, `data-item="`+p.ID+`"`, `<span class="price">`+money(p.Price)+`</span>`)
 			}
+			if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("Content-Security-Policy %q", csp)
+			}
+
+			r = c.postForm("/cart", url.Values{"item": {"pencil"}, "qty": {"2"}})
+			want(t, "anonymous add status", r.status, http.StatusSeeOther)
+			r = c.postForm("/checkout", nil)
+			want(t, "anonymous checkout status", r.status, http.StatusSeeOther)
+			want(t, "checkout redirect", r.header.Get("Location"), "/cart")
+			r = c.get("/cart")
+			has("the cart after an anonymous checkout", r.body,
+				`<p class="flash flash-info" role="status">Added 2 × Graphite pencil to your cart.</p>`,
+				`<p class="flash flash-error" role="alert">Please log in to place your order.</p>`,
+				`You will need to log in to order.`)
+			has("the pencil line", cartRow(t, r.body, "pencil"), `<td class="num qty">2</td>`)
 
 			r = c.postForm("/login", url.Values{"username": {"<alice>"}})
 			want(t, "login status", r.status, http.StatusSeeOther)
@@ -338,35 +378,71 @@ func TestPage(t *testing.T) {
 			}
 			want(t, "login redirect", r.header.Get("Location"), "/")
 
-			r = c.postForm("/cart", url.Values{"item": {"pencil"}, "qty": {"2"}})
-			want(t, "cart status", r.status, http.StatusSeeOther)
 			r = c.postForm("/cart", url.Values{"item": {"eraser"}, "qty": {"3"}})
+			want(t, "cart status", r.status, http.StatusSeeOther)
+			want(t, "cart redirect", r.header.Get("Location"), "/")
 
 			r = c.get("/")
 			want(t, "page Cache-Control", r.header.Values("Cache-Control"), []string{"no-store"})
-			for _, s := range []string{
-				`<strong id="user">&lt;alice&gt;</strong>`, // escaped
-				"Welcome, &lt;alice&gt;!", "Added 2 × pencil.", "Added 3 × eraser.",
-				`<tr data-item="eraser"><td class="item">eraser</td><td class="qty">3</td></tr>`,
-				`<tr data-item="pencil"><td class="item">pencil</td><td class="qty">2</td></tr>`,
-				`id="logout"`,
-			} {
-				if !strings.Contains(r.body, s) {
-					t.Errorf("the page lacks %q:\n%s", s, r.body)
-				}
-			}
+			has("the shop after login", r.body,
+				`Hi, <strong id="user">&lt;alice&gt;</strong>`, // escaped
+				`<p class="flash flash-info" role="status">Welcome, &lt;alice&gt;!</p>`,
+				`<p class="flash flash-info" role="status">Added 3 × Soft eraser to your cart.</p>`,
+				`<span id="cart-count" class="badge">5</span>`,
+				`<li data-item="pencil"><span>2 × Graphite pencil</span><span>€2.40</span></li>`,
+				`<li data-item="eraser"><span>3 × Soft eraser</span><span>€2.70</span></li>`,
+				`<strong id="summary-total">€5.10</strong>`,
+				`id="logout"`)
 			if r = c.get("/"); strings.Contains(r.body, "Welcome") {
 				t.Error("a flash message showed twice")
 			}
 
+			r = c.get("/cart")
+			has("the pencil line", cartRow(t, r.body, "pencil"), `<td class="num unit">€1.20</td>`, `<td class="num qty">2</td>`, `<td class="num line-total">€2.40</td>`)
+			has("the eraser line", cartRow(t, r.body, "eraser"), `<td class="num unit">€0.90</td>`, `<td class="num qty">3</td>`, `<td class="num line-total">€2.70</td>`)
+			has("the cart", r.body, `<span id="cart-items">5 items</span>`, `<td id="cart-total" class="num">€5.10</td>`, `id="checkout"`, `id="race"`)
+			if strings.Contains(r.body, "You will need to log in") {
+				t.Error("the cart asks a logged-in user to log in")
+			}
+
+			r = c.postForm("/cart/remove", url.Values{"item": {"eraser"}})
+			want(t, "remove status", r.status, http.StatusSeeOther)
+			want(t, "remove redirect", r.header.Get("Location"), "/cart")
+			r = c.get("/cart")
+			has("the cart after remove", r.body, `Removed Soft eraser from your cart.`, `<span id="cart-items">2 items</span>`, `<td id="cart-total" class="num">€2.40</td>`)
+			if strings.Contains(r.body, `data-item="eraser"`) {
+				t.Error("the removed line is still in the cart")
+			}
+
+			r = c.postForm("/checkout", nil)
+			want(t, "checkout status", r.status, http.StatusSeeOther)
+			r = c.get("/cart")
+			has("the cart after checkout", r.body,
+				`<p class="flash flash-info" role="status">Thank you! You ordered 2 items for €2.40. (This is a demo: nothing is charged or shipped.)</p>`,
+				`id="cart-empty"`, `<span id="cart-count" class="badge">0</span>`)
+			c.postForm("/checkout", nil)
+			has("the cart after an empty checkout", c.get("/cart").body,
+				`<p class="flash flash-error" role="alert">Your cart is empty: there is nothing to order.</p>`)
+
 			r = c.postForm("/logout", nil)
 			want(t, "logout status", r.status, http.StatusSeeOther)
 			r = c.get("/")
-			if !strings.Contains(r.body, `id="login-form"`) || !strings.Contains(r.body, `id="cart-empty"`) {
+			if !strings.Contains(r.body, `id="login-form"`) || !strings.Contains(r.body, `id="cart-empty"`) || strings.Contains(r.body, `id="user"`) {
 				t.Errorf("after logout the page is not the anonymous one:\n%s", r.body)
 			}
 		})
 	}
+}
+
+// cartRow returns the cart table's row of a product, failing the test if
+// the page has none.
+func cartRow(t *testing.T, body, id string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<tr data-item="` + regexp.QuoteMeta(id) + `">.*?</tr>`).FindString(body)
+	if m == "" {
+		t.Fatalf("the cart has no %s line:\n%s", id, body)
+	}
+	return m
 }
 
 // TestBadInput sends bad input to every route that takes some, and checks
@@ -384,6 +460,7 @@ func TestBadInput(t *testing.T) {
 		{"MissingUsername", "/api/login", "application/json", `{}`, 400, "username is required"},
 		{"NullUsername", "/api/login", "application/json", `{"username": null}`, 400, "username is required"},
 		{"NumericUsername", "/api/login", "application/json", `{"username": 7}`, 400, "username must be a string"},
+		{"StringRemember", "/api/login", "application/json", `{"username": "alice", "remember": "yes"}`, 400, "remember must be true or false"},
 		{"LongUsername", "/api/login", "application/json", `{"username": "` + long + `"}`, 400, "at most 64 characters"},
 		{"ControlCharUsername", "/api/login", "application/json", `{"username": "a\u0000b"}`, 400, "not allowed"},
 		{"MalformedLogin", "/api/login", "application/json", `{"username": "alice"`, 400, "malformed JSON"},
@@ -394,10 +471,12 @@ func TestBadInput(t *testing.T) {
 
 		{"MissingItem", "/api/cart", "application/json", `{"qty": 1}`, 400, "item is required"},
 		{"EmptyItem", "/api/cart", "application/json", `{"item": "", "qty": 1}`, 400, "item is required"},
+		{"UnknownItem", "/api/cart", "application/json", `{"item": "umbrella", "qty": 1}`, 400, "item is not in the catalogue"},
+		{"NumericItem", "/api/cart", "application/json", `{"item": 3, "qty": 1}`, 400, "item must be a string"},
 		{"MissingQty", "/api/cart", "application/json", `{"item": "pencil"}`, 400, "qty is required"},
-		{"ZeroQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 0}`, 400, "qty must be a whole number from 1 to 1000"},
+		{"ZeroQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 0}`, 400, "qty must be a whole number from 1 to 99"},
 		{"NegativeQty", "/api/cart", "application/json", `{"item": "pencil", "qty": -3}`, 400, "qty must be"},
-		{"TooManyQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 1001}`, 400, "qty must be"},
+		{"TooManyQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 100}`, 400, "qty must be"},
 		{"FractionalQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 1.5}`, 400, "qty must be"},
 		{"ExponentQty", "/api/cart", "application/json", `{"item": "pencil", "qty": 1e2}`, 400, "qty must be"},
 		{"StringQty", "/api/cart", "application/json", `{"item": "pencil", "qty": "2"}`, 400, "qty must be"},
@@ -408,7 +487,11 @@ func TestBadInput(t *testing.T) {
 		{"FormEmptyUsername", "/login", "application/x-www-form-urlencoded", `username=`, 400, "username is required"},
 		{"FormNoUsername", "/login", "application/x-www-form-urlencoded", ``, 400, "username is required"},
 		{"FormMissingItem", "/cart", "application/x-www-form-urlencoded", `qty=1`, 400, "item is required"},
-		{"FormZeroQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=0`, 400, "qty must be a whole number from 1 to 1000"},
+		{"FormZeroQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=0`, 400, "qty must be a whole number from 1 to 99"},
+		{"FormUnknownItem", "/cart", "application/x-www-form-urlencoded", `item=%3Cscript%3E&qty=1`, 400, "item is not in the catalogue"},
+		{"FormRemoveUnknownItem", "/cart/remove", "application/x-www-form-urlencoded", `item=umbrella`, 400, "item is not in the catalogue"},
+		{"FormRemoveNoItem", "/cart/remove", "application/x-www-form-urlencoded", ``, 400, "item is required"},
+		{"FormLogoutDeviceNoID", "/devices/logout", "application/x-www-form-urlencoded", ``, 400, "id is required"},
 		{"FormWordQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=two`, 400, "qty must be"},
 		{"FormPlusQty", "/cart", "application/x-www-form-urlencoded", `item=pencil&qty=%2B5`, 400, "qty must be"},
 		{"FormMissingQty", "/cart", "application/x-www-form-urlencoded", `item=pencil`, 400, "qty must be"},
@@ -448,45 +531,59 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// fillLine adds qty of item to the cart in adds of at most maxQty.
+func fillLine(c *client, item string, qty int) {
+	c.t.Helper()
+	for qty > 0 {
+		n := min(qty, maxQty)
+		if r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": %q, "qty": %d}`, item, n)); r.status != http.StatusOK {
+			c.t.Fatalf("adding %d %s: %d %s", n, item, r.status, r.body)
+		}
+		qty -= n
+	}
+}
+
+// TestCartLimit fills a line to its limit: the API refuses one more with
+// a 400, the form with an error flash, and the cart keeps what it had.
 func TestCartLimit(t *testing.T) {
 	h := serve(t, open(t, backends.Config{Store: "memory://"}))
 	c := h.client()
-	for i := range maxItems {
-		if r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": "item %d", "qty": 1}`, i)); r.status != http.StatusOK {
-			t.Fatalf("item %d: %d %s", i, r.status, r.body)
-		}
-	}
-	r := c.postJSON("/api/cart", `{"item": "one more", "qty": 1}`)
-	want(t, "status of a new item in a full cart", r.status, http.StatusBadRequest)
-	r = c.postJSON("/api/cart", `{"item": "item 3", "qty": 1}`)
-	want(t, "status of more of an item in a full cart", r.status, http.StatusOK)
+	fillLine(c, "pencil", maxLineQty)
+	r := c.postJSON("/api/cart", `{"item": "pencil", "qty": 1}`)
+	want(t, "status of an add past the limit", r.status, http.StatusBadRequest)
+	want(t, "answer", r.json, map[string]any{"error": "you can have at most 999 of one product in your cart"})
+	r = c.postForm("/cart", url.Values{"item": {"pencil"}, "qty": {"1"}})
+	want(t, "form status of an add past the limit", r.status, http.StatusSeeOther)
+	s := c.session()
+	want(t, "cart", s["cart"], map[string]any{"pencil": float64(maxLineQty)})
+	want(t, "flashes", s["flashes"], map[string]any{"info": []any{},
+		"error": []any{"Could not add 1 × Graphite pencil: you can have at most 999 of one product in your cart."}})
+	r = c.postJSON("/api/cart", `{"item": "eraser", "qty": 1}`)
+	want(t, "status of another product", r.status, http.StatusOK)
 }
 
-// TestCartLimitHoldsUnderConcurrentAdds fills a cart to one below its
-// limit, then sends concurrent adds of new items: exactly one fits, every
-// other request is told the cart is full, and the cart ends at the limit.
-// The check runs inside the Update function, so it sees the fresh cart
-// when the function runs again.
+// TestCartLimitHoldsUnderConcurrentAdds fills a line to just below its
+// limit, then sends concurrent adds that each would fit alone: exactly
+// one fits, every other request is told the line is full, and the line
+// ends within the limit. The check runs inside the Update function, so it
+// sees the fresh cart when the function runs again.
 func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
-	const n = 20
+	const n, qty = 20, 5
 	for _, b := range []backendCase{memoryBackend(), memcachedBackend(), redisBackend()} {
 		t.Run(b.name, func(t *testing.T) {
 			store := &barrierStore{Store: b.open(t).(sessions.Store)}
-			h := serve(t, store)
+			h := serve(t, store, sessions.WithStoreTimeout(30*time.Second)) // the barrier holds the first loads until the last arrives
 			c := h.client()
 			c.postJSON("/api/login", `{"username": "alice"}`)
-			for i := range maxItems - 1 {
-				if r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": "item %d", "qty": 1}`, i)); r.status != http.StatusOK {
-					t.Fatalf("item %d: %d %s", i, r.status, r.body)
-				}
-			}
-			// Every add loads the 49-item cart before any commits.
+			start := maxLineQty - qty - qty + 1 // room for one add, not two
+			fillLine(c, "pencil", start)
+			// Every add loads the session before any commits.
 			store.arm(n)
 			var wg sync.WaitGroup
 			var ok, full atomic.Int64
-			for i := range n {
+			for range n {
 				wg.Go(func() {
-					body := fmt.Sprintf(`{"item": "new %d", "qty": 1}`, i)
+					body := fmt.Sprintf(`{"item": "pencil", "qty": %d}`, qty)
 					resp, b, err := c.Send(http.MethodPost, "/api/cart", testapp.WithBody("", body))
 					if err != nil {
 						t.Error(err)
@@ -495,7 +592,7 @@ func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
 					switch {
 					case resp.StatusCode == http.StatusOK:
 						ok.Add(1)
-					case resp.StatusCode == http.StatusBadRequest && strings.Contains(b, "the cart is full"):
+					case resp.StatusCode == http.StatusBadRequest && strings.Contains(b, "at most 999 of one product"):
 						full.Add(1)
 					default:
 						t.Errorf("%d %s", resp.StatusCode, b)
@@ -505,7 +602,7 @@ func TestCartLimitHoldsUnderConcurrentAdds(t *testing.T) {
 			wg.Wait()
 			want(t, "adds that fit", ok.Load(), int64(1))
 			want(t, "adds refused", full.Load(), int64(n-1))
-			want(t, "items in the cart", len(c.session()["cart"].(map[string]any)), maxItems)
+			want(t, "cart", c.session()["cart"], map[string]any{"pencil": float64(start + qty)})
 		})
 	}
 }
@@ -542,14 +639,17 @@ func (b *barrierStore) Load(ctx context.Context, key string) (sessions.Record, e
 }
 
 // TestConcurrentCartAdds sends 40 concurrent adds of one item to one
-// session; none may be lost.
+// session, all of which load the session before any commits: none may be
+// lost.
 func TestConcurrentCartAdds(t *testing.T) {
 	const n = 40
 	for _, b := range []backendCase{memoryBackend(), memcachedBackend(), redisBackend()} {
 		t.Run(b.name, func(t *testing.T) {
-			h := serve(t, b.open(t))
+			store := &barrierStore{Store: b.open(t).(sessions.Store)}
+			h := serve(t, store, sessions.WithStoreTimeout(30*time.Second)) // the barrier holds the first loads until the last arrives
 			c := h.client()
 			c.postJSON("/api/login", `{"username": "alice"}`)
+			store.arm(n)
 			var wg sync.WaitGroup
 			statuses := make(chan string, n)
 			for range n {
@@ -595,23 +695,27 @@ func TestBackendDown(t *testing.T) {
 			cookie := c.Cookie(cookieName)
 
 			srv.Stop()
-			for _, path := range []string{"/api/session", "/api/cart", "/api/login"} {
-				var r response
-				if path == "/api/session" {
-					r = c.get(path)
-				} else {
-					r = c.postJSON(path, `{"username": "bob", "item": "pencil", "qty": 1}`)
-				}
+			for _, req := range []struct{ method, path, body string }{
+				{"GET", "/api/session", ""},
+				{"GET", "/api/cart", ""},
+				{"GET", "/api/devices", ""},
+				{"POST", "/api/cart", `{"item": "pencil", "qty": 1}`},
+				{"POST", "/api/login", `{"username": "bob"}`},
+				{"POST", "/api/devices/logout-others", ""},
+			} {
+				r := c.do(req.method, req.path, "application/json", req.body)
+				want(t, req.path+" status with the store down", r.status, http.StatusServiceUnavailable)
+				want(t, req.path+" answer with the store down", r.json, map[string]any{"error": "session store unavailable"})
+			}
+			for _, path := range []string{"/", "/cart", "/devices"} {
+				r := c.get(path)
 				want(t, path+" status with the store down", r.status, http.StatusServiceUnavailable)
-				want(t, path+" answer with the store down", r.json, map[string]any{"error": "session store unavailable"})
+				want(t, path+" type", r.header.Get("Content-Type"), "text/html; charset=utf-8")
+				if !strings.Contains(r.body, "Sessions are unavailable") || !strings.Contains(r.body, `<a class="btn btn-primary" href="/">Try again</a>`) {
+					t.Errorf("%s with the store down is not readable:\n%s", path, r.body)
+				}
 			}
-			r := c.get("/")
-			want(t, "page status with the store down", r.status, http.StatusServiceUnavailable)
-			want(t, "page type", r.header.Get("Content-Type"), "text/html; charset=utf-8")
-			if !strings.Contains(r.body, "Sessions are unavailable") || !strings.Contains(r.body, `<a href="/">Try again</a>`) {
-				t.Errorf("the page with the store down is not readable:\n%s", r.body)
-			}
-			r = c.postForm("/cart", url.Values{"item": {"pencil"}, "qty": {"1"}})
+			r := c.postForm("/cart", url.Values{"item": {"pencil"}, "qty": {"1"}})
 			want(t, "form post status with the store down", r.status, http.StatusServiceUnavailable)
 			if loc := r.header.Get("Location"); loc != "" {
 				t.Errorf("the 503 page redirects to %q", loc)
@@ -625,19 +729,20 @@ func TestBackendDown(t *testing.T) {
 			want(t, "cookie after a logout with the store down", c.Cookie(cookieName), "")
 
 			srv.Start() // empty: the sessions are gone, the app works again
+			// A login needs the store (a read of the session without a
+			// cookie does not): the client's pool redials by itself.
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				r = c.get("/api/session")
+				r = c.postJSON("/api/login", `{"username": "alice"}`)
 				if r.status == http.StatusOK || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			want(t, "session status after the store is back", r.status, http.StatusOK)
-			r = c.postJSON("/api/login", `{"username": "alice"}`)
 			want(t, "login after the store is back", r.status, http.StatusOK)
+			want(t, "session after the store is back", c.session()["user"], "alice")
 			r = c.postJSON("/api/cart", `{"item": "pencil", "qty": 3}`)
-			want(t, "cart after the store is back", r.json, map[string]any{"cart": map[string]any{"pencil": 3.0}})
+			want(t, "cart after the store is back", r.json, map[string]any{"cart": map[string]any{"pencil": 3.0}, "count": 3.0, "total_cents": 360.0})
 
 			if logs := h.logs.String(); !strings.Contains(logs, `"status":503`) || !strings.Contains(logs, `"level":"ERROR"`) {
 				t.Errorf("the 503s are not logged as errors:\n%s", logs)
@@ -721,67 +826,83 @@ func TestPanicIsLoggedWithoutHeaders(t *testing.T) {
 // TestCookieTooLarge fills a cookie session past what a cookie holds: the
 // add that does not fit is a 400 with a message, and the session keeps
 // what it had.
-func TestCookieTooLarge(t *testing.T) {
+// TestLargestSessionFitsInACookie builds the largest session the app can
+// make, on the cookie backend: the longest username in 4-byte characters,
+// remembered, every product at its line limit, every flash category full.
+// The catalogue bounds the cart, so a sealed cookie always holds it (the
+// app still answers a session too large with a 400: see
+// TestServerStoreTooLargeIsNotUnavailable).
+func TestLargestSessionFitsInACookie(t *testing.T) {
 	h := serve(t, cookieBackend().open(t))
 	c := h.client()
-	c.postJSON("/api/login", `{"username": "alice"}`)
-	c.session()
-	rnd := rand.New(rand.NewPCG(1, 2))
-	name := func() string { // incompressible: random CJK characters, 3 bytes each
-		var b strings.Builder
-		for range maxName {
-			b.WriteRune(rune(0x4e00 + rnd.IntN(0x5000)))
-		}
-		return b.String()
+	name := strings.Repeat("\U0001D518", maxName) // 𝔘, 4 bytes in UTF-8
+	if r := c.postJSON("/api/login", fmt.Sprintf(`{"username": %q, "remember": true}`, name)); r.status != http.StatusOK {
+		t.Fatalf("login: %d %s", r.status, r.body)
 	}
-	for i := range maxItems {
-		before, cookie := c.session(), c.Cookie(cookieName)
-		item := name()
-		r := c.postJSON("/api/cart", fmt.Sprintf(`{"item": %q, "qty": 1}`, item))
-		if r.status == http.StatusOK {
-			continue
+	full := map[string]any{}
+	for _, p := range catalogue {
+		if r := c.postForm("/cart", url.Values{"item": {p.ID}, "qty": {"1"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("form add of %s: %d %s", p.ID, r.status, r.body)
 		}
-		want(t, "status of an add that does not fit", r.status, http.StatusBadRequest)
-		want(t, "error", r.json["error"], "the session is too large to keep, so this change was not saved")
-		want(t, "session after an add that does not fit", c.session(), before)
-		want(t, "cookie after an add that does not fit", c.Cookie(cookieName), cookie)
-
-		r = c.postForm("/cart", url.Values{"item": {item}, "qty": {"1"}})
-		want(t, "form status of an add that does not fit", r.status, http.StatusBadRequest)
-		if !strings.Contains(r.body, "too large to keep") {
-			t.Errorf("the page does not say why:\n%s", r.body)
-		}
-		want(t, "session after a form add that does not fit", c.session(), before)
-		t.Logf("item %d did not fit", i+1)
-		return
+		fillLine(c, p.ID, maxLineQty-1)
+		full[p.ID] = float64(maxLineQty)
 	}
-	t.Fatalf("%d items of %d random CJK characters fit in a cookie", maxItems, maxName)
+	for _, p := range catalogue { // each past its limit: an error flash
+		if r := c.postForm("/cart", url.Values{"item": {p.ID}, "qty": {"1"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("form add past the limit of %s: %d %s", p.ID, r.status, r.body)
+		}
+	}
+	size := len(c.Cookie(cookieName))
+	s := c.session()
+	want(t, "user", s["user"], name)
+	want(t, "cart", s["cart"], full)
+	fl, _ := s["flashes"].(map[string]any)
+	info, _ := fl["info"].([]any)
+	errs, _ := fl["error"].([]any)
+	want(t, "info flashes", len(info), maxFlashes)
+	want(t, "error flashes", len(errs), maxFlashes)
+	t.Logf("the largest session's cookie: %d bytes", size)
 }
 
+// TestAnotherUsersLoginStartsClean logs bob in on alice's browser: bob
+// starts from an empty session, and alice's Devices list no longer shows
+// that browser.
 func TestAnotherUsersLoginStartsClean(t *testing.T) {
-	h := serve(t, memoryBackend().open(t))
-	c := h.client()
-	c.postJSON("/api/cart", `{"item": "umbrella", "qty": 1}`) // anonymous cart: kept at login
-	c.postJSON("/api/login", `{"username": "alice"}`)
-	c.postJSON("/api/cart", `{"item": "diary", "qty": 1}`)
-	got := c.session()
-	want(t, "alice's cart", got["cart"], map[string]any{"umbrella": 1.0, "diary": 1.0})
-	c.postJSON("/api/login", `{"username": "bob"}`)
-	got = c.session()
-	want(t, "user", got["user"], "bob")
-	want(t, "bob's cart", got["cart"], map[string]any{})
-	want(t, "bob's flashes", got["flashes"], []any{"Welcome, bob!"})
+	for _, b := range []backendCase{memoryBackend(), cookieBackend()} {
+		t.Run(b.name, func(t *testing.T) {
+			h := serve(t, b.open(t))
+			c, other := h.client(), h.client()
+			c.postJSON("/api/cart", `{"item": "eraser", "qty": 1}`) // anonymous cart: kept at login
+			c.postJSON("/api/login", `{"username": "alice"}`)
+			c.postJSON("/api/cart", `{"item": "notebook", "qty": 1}`)
+			got := c.session()
+			want(t, "alice's cart", got["cart"], map[string]any{"eraser": 1.0, "notebook": 1.0})
+			other.postJSON("/api/login", `{"username": "alice"}`)
+
+			c.postJSON("/api/login", `{"username": "bob"}`)
+			got = c.session()
+			want(t, "user", got["user"], "bob")
+			want(t, "bob's cart", got["cart"], map[string]any{})
+			want(t, "bob's flashes", got["flashes"], infoFlashes("Welcome, bob!"))
+			if b.name != "cookie" {
+				want(t, "alice's devices", len(devices(t, other)), 1)
+				want(t, "bob's devices", len(devices(t, c)), 1)
+			}
+		})
+	}
 }
 
 func TestFlashesAreBounded(t *testing.T) {
 	h := serve(t, memoryBackend().open(t))
 	c := h.client()
-	for i := range 3 * maxFlashes {
-		c.postForm("/cart", url.Values{"item": {fmt.Sprint("item", i)}, "qty": {"1"}})
+	const n = 3 * maxFlashes
+	for i := range n {
+		c.postForm("/cart", url.Values{"item": {catalogue[i%len(catalogue)].ID}, "qty": {"1"}})
 	}
-	flashes, _ := c.session()["flashes"].([]any)
-	if len(flashes) != maxFlashes || flashes[maxFlashes-1] != fmt.Sprintf("Added 1 × item%d.", 3*maxFlashes-1) {
-		t.Fatalf("pending flashes after %d unread adds: %v", 3*maxFlashes, flashes)
+	fl, _ := c.session()["flashes"].(map[string]any)
+	info, _ := fl["info"].([]any)
+	if last := fmt.Sprintf("Added 1 × %s to your cart.", catalogue[(n-1)%len(catalogue)].Name); len(info) != maxFlashes || info[maxFlashes-1] != last {
+		t.Fatalf("pending flashes after %d unread adds: %v", n, info)
 	}
 }
 
@@ -796,12 +917,12 @@ func (tooLargeStore) Save(context.Context, string, []byte, uint64, time.Duration
 func TestServerStoreTooLargeIsNotUnavailable(t *testing.T) {
 	h := serve(t, tooLargeStore{memoryBackend().open(t).(sessions.Store)})
 	c := h.client()
-	r := c.postJSON("/api/cart", `{"item": "piano", "qty": 1}`)
+	r := c.postJSON("/api/cart", `{"item": "pen", "qty": 1}`)
 	want(t, "API status", r.status, http.StatusBadRequest)
 	if ra := r.header.Get("Retry-After"); ra != "" {
 		t.Errorf("Retry-After %q for an error that retrying cannot fix", ra)
 	}
-	r = c.postForm("/cart", url.Values{"item": {"piano"}, "qty": {"1"}})
+	r = c.postForm("/cart", url.Values{"item": {"pen"}, "qty": {"1"}})
 	want(t, "page status", r.status, http.StatusBadRequest)
 	if strings.Contains(r.body, "unavailable") || !strings.Contains(r.body, "too large to keep") {
 		t.Errorf("the page says:\n%s", r.body)

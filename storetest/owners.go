@@ -105,6 +105,20 @@ func (s *suite) testSignOutOtherDevices(t *testing.T) {
 	if l := devices(t, laptop); len(l.Devices) != 1 || !l.Devices[0].Current {
 		t.Fatalf("after signing out the others: %+v", l)
 	}
+	// A session that changes owner (Clear, Renew, SetOwner) leaves the
+	// previous owner's list.
+	bob.Expect("POST", "/clear", 200, "ok")
+	bob.Expect("POST", "/login/alice", 200, "ok")
+	if n := len(devices(t, laptop).Devices); n != 2 {
+		t.Fatalf("after bob's browser logged in as alice: alice has %d devices, want 2", n)
+	}
+	bob.Expect("POST", "/clear", 200, "ok")
+	bob.Expect("POST", "/login/bob", 200, "ok")
+	if n := len(devices(t, laptop).Devices); n != 1 {
+		t.Fatalf("after the browser went back to bob: alice has %d devices, want 1", n)
+	}
+	bob.Expect("POST", "/revoke-others", 200, "0")
+
 	// A signed-out device that logs in again is listed again.
 	phone.Expect("POST", "/login/alice", 200, "ok")
 	if n := len(devices(t, laptop).Devices); n != 2 {

@@ -135,6 +135,7 @@ func (s *suite) newServer(t *testing.T, opts ...sessions.Option) *server {
 			sessions.Default(c).SetLifetime(d)
 			c.String(200, "ok")
 		})
+		r.POST("/clear", func(c *gin.Context) { sessions.Default(c).Clear(); c.String(200, "ok") })
 		r.POST("/renew", func(c *gin.Context) { sessions.Default(c).Renew(); c.String(200, "ok") })
 		r.POST("/destroy", func(c *gin.Context) { sessions.Default(c).Destroy(); c.String(200, "ok") })
 		r.GET("/id", func(c *gin.Context) { c.String(200, sessions.Default(c).ID()) })
