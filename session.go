@@ -172,7 +172,10 @@ func (s *Session) Update(key string, fn func(old any) any) {
 	sl.update(fn, fn(s.value(sl)))
 }
 
-// Clear removes every value. The session keeps its ID. Keys that a
+// Clear removes every value and flash, and what SetLifetime, RememberMe
+// and SetOwner set for this session (it starts over, as at its creation).
+// The session keeps its ID, and the link to a legacy session it was
+// migrated from (so that a later Destroy ends that one too). Keys that a
 // concurrent request adds before this one commits are removed too.
 func (s *Session) Clear() {
 	if !s.use() {
