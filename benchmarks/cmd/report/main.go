@@ -274,6 +274,8 @@ func display(be *harness.Backend) string {
 		return "bare Gin"
 	case be.Ours:
 		return "sessionware " + be.Name
+	case be.Prototype:
+		return "prototype " + be.Name
 	}
 	n := strings.Replace(be.Name, "gincontrib-", "gin-contrib ", 1)
 	return strings.Replace(n, "scs-", "scs ", 1)
@@ -314,7 +316,7 @@ func ms(usv float64) string {
 func peers(f harness.Family) []*harness.Backend {
 	var ps []*harness.Backend
 	for _, be := range harness.Backends {
-		if be.Family == f && !be.Ours {
+		if be.Family == f && !be.Ours && !be.Prototype {
 			ps = append(ps, be)
 		}
 	}
