@@ -96,6 +96,19 @@ func BenchmarkFloor(b *testing.B) {
 		evalsha() // loads the script
 		b.Run("op=hmget", func(b *testing.B) { floorOp(b, d, hmget) })
 		b.Run("op=parallel-hmget", func(b *testing.B) { floorParallel(b, d, hmget) })
+		// go-redis's own (experimental) autopipeliner, for comparison with
+		// rueidis's pipelining.
+		b.Run("op=parallel-hmget-autopipeline", func(b *testing.B) {
+			ap, err := c.AutoPipeline()
+			if err != nil {
+				b.Fatal(err)
+			}
+			floorParallel(b, d, func() {
+				if err := ap.HMGet(ctx, key, "d", "v", "t").Err(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
 		b.Run("op=evalsha", func(b *testing.B) { floorOp(b, d, evalsha) })
 		b.Run("op=hmget-evalsha", func(b *testing.B) {
 			floorOp(b, d, func() {
