@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionware/sessions/benchmarks/harness"
 )
@@ -99,6 +100,10 @@ func benchShape(b *testing.B, a *harness.App, sh harness.Shape) {
 			b.ReportMetric(float64(a.RoundTrips.Load()-rt0)/float64(b.N), "rt/op")
 		}()
 	}
+	// cpu-ns/op: this process's CPU time per request (the servers are
+	// other processes), which a busy machine moves less than the wall time.
+	var cpu0 time.Duration
+	defer func() { b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
 	if sh.Mode == harness.Parallel {
 		// One session per goroutine, as for separate browsers, seeded
 		// before the clock starts.
@@ -111,6 +116,7 @@ func benchShape(b *testing.B, a *harness.App, sh harness.Shape) {
 		if a.RoundTrips != nil {
 			rt0 = a.RoundTrips.Load()
 		}
+		cpu0 = processCPU()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			var cookie string
@@ -134,6 +140,7 @@ func benchShape(b *testing.B, a *harness.App, sh harness.Shape) {
 	if a.RoundTrips != nil {
 		rt0 = a.RoundTrips.Load()
 	}
+	cpu0 = processCPU()
 	for b.Loop() {
 		if rec := serve(a.Handler, tmpl); rec.Code != http.StatusOK {
 			b.Fatalf("%s %s: status %d: %s", sh.Method, sh.Path, rec.Code, rec.Body)
