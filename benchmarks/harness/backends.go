@@ -16,7 +16,7 @@ var Backends = []*Backend{
 
 	{Name: "memory", Family: Memory, Ours: true, Note: "memory.New()", New: newMemory},
 	{Name: "gincontrib-memstore", Family: Memory, Note: "gin-contrib/sessions v1.0.4 memstore (quasoft/memstore)", New: newGinContribMemstore},
-	{Name: "scs-memstore", Family: Memory, Note: "alexedwards/scs v2.9.0 memstore", New: newSCSMemstore},
+	{Name: "scs-memstore", Family: Memory, Note: "alexedwards/scs v2.9.0 memstore (without its once-a-minute cleanup goroutine)", New: newSCSMemstore},
 
 	{Name: "cookie", Family: Cookie, Ours: true, Note: "cookie.New(key): AES-256-GCM", New: newCookie},
 	{Name: "gincontrib-cookie", Family: Cookie, Note: "gin-contrib/sessions v1.0.4 cookie, one key (HMAC only, no encryption)", New: newGinContribCookie},
