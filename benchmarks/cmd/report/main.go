@@ -763,11 +763,15 @@ func (r *report) floors(p func(string, ...any)) {
 	p("## Raw client floors\n\n")
 	p("The round trips a request needs, done by the raw client (same settings, same servers, same run), with a ")
 	p("120-byte value. memcached: a session read is one `gets`, a write a `gets` then a `cas`. Redis: a read is one ")
-	p("`HMGET`, a write an `HMGET` then an `EVALSHA` of a compare-and-swap script.\n\n")
-	p("| client | op | time | allocs |\n|---|---|---|---|\n")
+	p("`HMGET`, a write an `HMGET` then an `EVALSHA` of a compare-and-swap script. parallel-hmget: 64 goroutines at once ")
+	p("(time per command: the inverse of the throughput); autopipeline: through go-redis's experimental AutoPipeline; ")
+	p("rueidis: the prototype store's client (auto-pipelining).\n\n")
+	p("| client | op | time | allocs | round trips |\n|---|---|---|---|---|\n")
 	for _, c := range []struct{ client, op string }{
 		{"gomemcache", "get"}, {"gomemcache", "set"}, {"gomemcache", "get-cas"},
 		{"goredis", "hmget"}, {"goredis", "evalsha"}, {"goredis", "hmget-evalsha"},
+		{"goredis", "parallel-hmget"}, {"goredis", "parallel-hmget-autopipeline"},
+		{"rueidis", "hmget"}, {"rueidis", "evalsha"}, {"rueidis", "hmget-evalsha"}, {"rueidis", "parallel-hmget"},
 	} {
 		name := "Floor/client=" + c.client + "/op=" + c.op
 		ns, ok := r.b.get(name, "ns/op")
@@ -775,7 +779,8 @@ func (r *report) floors(p func(string, ...any)) {
 			continue
 		}
 		a, _ := r.b.get(name, "allocs/op")
-		p("| %s | %s | %s | %.0f |\n", c.client, c.op, us(ns), a)
+		rt, _ := r.b.get(name, "rt/op")
+		p("| %s | %s | %s | %.0f | %.2f |\n", c.client, c.op, us(ns), a, rt)
 	}
 	p("\n")
 }
@@ -804,7 +809,7 @@ func (r *report) clientCounts() []int {
 }
 
 func (r *report) latency(p func(string, ...any)) {
-	p("## Over loopback HTTP\n\n")
+	p("## Over loopback HTTP, clients in the same process\n\n")
 	p("`go run ./cmd/latency`: each backend served by `net/http` on 127.0.0.1, driven by N concurrent keep-alive ")
 	p("clients (Go's HTTP client, in the same process: clients and server share the cores, so absolute numbers are ")
 	p("lower than with a separate load generator on other cores), each client with its own session. Latencies in ms.\n\n")
