@@ -10,6 +10,10 @@
 #              writes BENCHMARKS.md, docs/latency.png and the raw output in
 #              benchmarks/results/ (compare runs with benchstat: see
 #              BENCHMARKS.md). Run it on a quiet machine.
+# bench-http   the HTTP harness alone (cmd/httpbench: every backend served by
+#              a process of its own, driven by a load process of its own, 64
+#              connections, shapes read, write-many, hot and new), then the
+#              report; about 4 minutes a pass.
 # bench-check  compiles and runs each benchmark once, the latency harness in
 #              quick mode and the lost-update count: about a minute, no
 #              timing assertions.
@@ -22,15 +26,19 @@
 #
 # Settings: BENCHTIME (500ms), COUNT (6), CELL (2s per latency cell),
 # LATENCY=keep (bench reuses results/latency.json instead of re-running the
-# latency harness).
+# latency harness), HTTP=keep (the same for results/http.json), HTTP_CELL
+# (3s per HTTP cell), HTTP_PASSES (1), HTTP_ARGS (more cmd/httpbench flags).
 
 GO ?= go
 BENCH_STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: bench bench-check bench-before bench-lint
+.PHONY: bench bench-http bench-check bench-before bench-lint
 
 bench: deps
 	GO=$(GO) bash benchmarks/run.sh bench
+
+bench-http: deps
+	GO=$(GO) bash benchmarks/run.sh http
 
 bench-check: deps
 	GO=$(GO) bash benchmarks/run.sh check

@@ -2,9 +2,14 @@
 # The benchmarks' two entry points (benchmarks/bench.mk wires them into make):
 #
 #   run.sh bench   every benchmark (several samples), the latency harness and
-#                  the lost-update count; writes results/bench.txt (raw
-#                  go test -bench output, for benchstat), results/latency.json,
-#                  ../BENCHMARKS.md and ../docs/latency.png. About 10 minutes.
+#                  the lost-update count, and the HTTP harness (cmd/httpbench:
+#                  a server process and a load process per cell); writes
+#                  results/bench.txt (raw go test -bench output, for
+#                  benchstat), results/latency.json, results/http.json,
+#                  ../BENCHMARKS.md, ../docs/latency.png and ../docs/http.png.
+#                  About 15 minutes.
+#   run.sh http    the HTTP harness alone, then the report (the other
+#                  results are kept as they are). About 4 minutes a pass.
 #   run.sh check   the never-rot check for the test command: vet, the shape
 #                  test, every benchmark once (-benchtime=1x), the latency
 #                  harness in quick mode with the lost-update count, and the
@@ -23,7 +28,9 @@
 # Settings (environment): GO (go), BENCHTIME (500ms), COUNT (6),
 # CELL (2s, time per latency cell), BENCH (., the -bench regexp),
 # LATENCY (run; keep: bench reuses results/latency.json, whose date the
-# report shows apart).
+# report shows apart), HTTP (run; keep: reuse results/http.json),
+# HTTP_CELL (3s per HTTP cell), HTTP_PASSES (1), HTTP_ARGS (more flags of
+# cmd/httpbench, e.g. "-backends memory,redis -shapes read").
 # Needs memcached and redis-server (scripts/install-deps.sh installs them);
 # every server it starts listens on 127.0.0.1 only.
 set -euo pipefail
@@ -32,6 +39,24 @@ GO=${GO:-go}
 # The library is required through a replace (../): when it gains a
 # dependency, let go add it to this module's go.sum instead of failing.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+
+# http_run OUT runs the HTTP harness (built once, so that its server and
+# load processes start from a binary rather than through go run).
+http_run() {
+	local bin
+	bin=$(mktemp -d)/httpbench
+	$GO build -o "$bin" ./cmd/httpbench
+	echo "== http: every backend over loopback HTTP, a server and a load process per cell (${HTTP_CELL:-3s} per cell, ${HTTP_PASSES:-1} pass(es))"
+	# shellcheck disable=SC2086 # HTTP_ARGS holds several flags
+	"$bin" -d "${HTTP_CELL:-3s}" -passes "${HTTP_PASSES:-1}" ${HTTP_ARGS:-} -out "$1"
+	rm -rf "$(dirname "$bin")"
+}
+
+report() {
+	echo "== report"
+	$GO run ./cmd/report -bench results/bench.txt -latency results/latency.json -http results/http.json \
+		-out ../BENCHMARKS.md -chart ../docs/latency.png -http-chart ../docs/http.png -reproduce "make bench"
+}
 
 case "${1:-}" in
 bench)
@@ -62,9 +87,16 @@ bench)
 		echo "== latency and lost updates (${CELL:-2s} per cell)"
 		$GO run ./cmd/latency -d "${CELL:-2s}" -out results/latency.json
 	fi
-	echo "== report"
-	$GO run ./cmd/report -bench results/bench.txt -latency results/latency.json \
-		-out ../BENCHMARKS.md -chart ../docs/latency.png -reproduce "make bench"
+	if [ "${HTTP:-run}" = keep ]; then
+		echo "== http: results/http.json kept (HTTP=keep)"
+	else
+		http_run results/http.json
+	fi
+	report
+	;;
+http)
+	http_run results/http.json
+	report
 	;;
 check)
 	tmp=$(mktemp -d)
@@ -77,8 +109,11 @@ check)
 	$GO run ./cmd/latency -quick -out "$tmp/latency.json" >"$tmp/latency.txt" ||
 		{ cat "$tmp/latency.txt"; exit 1; }
 	sed -n '/^lost updates/,$p' "$tmp/latency.txt"
-	$GO run ./cmd/report -bench "$tmp/bench.txt" -latency "$tmp/latency.json" \
-		-out "$tmp/BENCHMARKS.md" -chart "$tmp/latency.png" -reproduce "make bench-check"
+	$GO run ./cmd/httpbench -quick -out "$tmp/http.json" >"$tmp/http.txt" ||
+		{ cat "$tmp/http.txt"; exit 1; }
+	echo "$(grep -c '^[a-z]' "$tmp/http.txt") HTTP lines (quick mode): $(tail -1 "$tmp/http.txt")"
+	$GO run ./cmd/report -bench "$tmp/bench.txt" -latency "$tmp/latency.json" -http "$tmp/http.json" \
+		-out "$tmp/BENCHMARKS.md" -chart "$tmp/latency.png" -http-chart "$tmp/http.png" -reproduce "make bench-check"
 	;;
 before)
 	# Both libraries from git worktrees (the after one at HEAD), so that
@@ -114,7 +149,7 @@ before)
 	echo "wrote results/hot-before.txt and results/hot-after.txt"
 	;;
 *)
-	echo "usage: $0 bench|check|before [REV]" >&2
+	echo "usage: $0 bench|http|check|before [REV]" >&2
 	exit 2
 	;;
 esac

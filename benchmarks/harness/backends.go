@@ -16,7 +16,7 @@ var Backends = []*Backend{
 
 	{Name: "memory", Family: Memory, Ours: true, Note: "memory.New()", New: newMemory},
 	{Name: "gincontrib-memstore", Family: Memory, Note: "gin-contrib/sessions v1.0.4 memstore (quasoft/memstore)", New: newGinContribMemstore},
-	{Name: "scs-memstore", Family: Memory, Note: "alexedwards/scs v2.9.0 memstore", New: newSCSMemstore},
+	{Name: "scs-memstore", Family: Memory, Note: "alexedwards/scs v2.9.0 memstore (without its once-a-minute cleanup goroutine)", New: newSCSMemstore},
 
 	{Name: "cookie", Family: Cookie, Ours: true, Note: "cookie.New(key): AES-256-GCM", New: newCookie},
 	{Name: "gincontrib-cookie", Family: Cookie, Note: "gin-contrib/sessions v1.0.4 cookie, one key (HMAC only, no encryption)", New: newGinContribCookie},
@@ -27,6 +27,11 @@ var Backends = []*Backend{
 	{Name: "redis", Family: Redis, Ours: true, Note: "redis.New(client), the same go-redis client settings as scs's", New: newRedis},
 	{Name: "gincontrib-redis", Family: Redis, Note: "gin-contrib/sessions v1.0.4 redis (boj/redistore, redigo)", New: newGinContribRedis},
 	{Name: "scs-redis", Family: Redis, Note: "alexedwards/scs v2.9.0 goredisstore (go-redis v9)", New: newSCSRedis},
+
+	// Prototypes: our middleware on a store that is not in the library,
+	// measured to decide whether it should be.
+	{Name: "rueidis", Family: Redis, Prototype: true, Note: "prototype (benchmarks/rueidisstore): the redis store's records and scripts on a rueidis client (auto-pipelining), no client-side cache", New: newRueidis(false)},
+	{Name: "rueidis-cache", Family: Redis, Prototype: true, Note: "prototype: the same with rueidis's server-assisted client-side cache for Load (RESP3 tracking)", New: newRueidis(true)},
 }
 
 // BackendByName returns the row called name.

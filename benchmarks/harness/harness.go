@@ -46,6 +46,10 @@ type Backend struct {
 	Family Family
 	// Ours is true for sessionware's own backends.
 	Ours bool
+	// Prototype is true for our middleware on a store that is not in the
+	// library (a candidate): reported beside ours, never as ours nor as
+	// a peer.
+	Prototype bool
 	// Note says how the backend is configured, for the report.
 	Note string
 	// New builds the backend's app against the servers in env.

@@ -111,21 +111,24 @@ func (d *Dialer) Dial(network, addr string) (net.Conn, error) {
 	return d.DialContext(ctx, network, addr)
 }
 
+// countingConn counts the runs of writes that follow a read. writing is
+// atomic: a full-duplex client (rueidis) reads and writes a connection from
+// two goroutines at once; for it the count is of write bursts between
+// reads, which is what a pipelined round trip costs.
 type countingConn struct {
 	net.Conn
 	n       *atomic.Int64
-	writing bool
+	writing atomic.Bool
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
-	if !c.writing {
-		c.writing = true
+	if c.writing.CompareAndSwap(false, true) {
 		c.n.Add(1)
 	}
 	return c.Conn.Write(b)
 }
 
 func (c *countingConn) Read(b []byte) (int, error) {
-	c.writing = false
+	c.writing.Store(false)
 	return c.Conn.Read(b)
 }

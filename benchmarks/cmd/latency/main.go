@@ -67,7 +67,12 @@ func main() {
 		}
 		shs = append(shs, sh)
 	}
-	bes := harness.Backends
+	var bes []*harness.Backend
+	for _, be := range harness.Backends {
+		if !be.Prototype { // measured by the benchmarks and cmd/httpbench
+			bes = append(bes, be)
+		}
+	}
 	if *backends != "" {
 		bes = nil
 		for _, f := range strings.Split(*backends, ",") {
