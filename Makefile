@@ -1,8 +1,12 @@
 # The two set-up commands of the README:
 #   go run ./example   the example app on the in-memory backend
 #   make test          every check and test; installs what the tests need
-# And: make bench      every benchmark, writes BENCHMARKS.md (about 10 min)
+# And: make bench      every benchmark, in process and over loopback HTTP,
+#                      writes BENCHMARKS.md (about 22 min on 2 cores)
+#      make bench-http the HTTP harness alone (about 5 min a pass)
 #      make fuzz       every fuzz target for FUZZTIME each (default 30s)
+#      make soak       the example under 200,000 requests per backend, and
+#                      1,000,000 sessions in the bounded memory store
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
