@@ -58,14 +58,15 @@ const acceptedSchemes = "redis://, rediss://, unix://, redis+cluster://, rediss+
 // Timeouts: the middleware gives every store call of a request a context
 // whose deadline is the request's budget (2 s by default, shared by the
 // load and the commit), and the client Open makes honours it
-// (ContextTimeoutEnabled; context_timeout_enabled=false is refused): a
-// frozen server, whose kernel still accepts connections, costs a request
-// its budget at most, never go-redis's own timeouts and retries. Beneath
-// that, Open sets go-redis's timeouts that the URL leaves out to 1 s:
-// dial_timeout, read_timeout (write_timeout follows read_timeout when the
-// URL sets only that one), pool_timeout (waiting for a free connection
-// when all are busy, for instance stuck on a frozen server). docs/redis.md
-// says why and what was measured.
+// (ContextTimeoutEnabled; a context_timeout_enabled other than true is
+// refused): a frozen server, whose kernel still accepts connections, costs
+// a request its budget at most, never go-redis's own timeouts and retries.
+// Beneath that, Open sets go-redis's timeouts that the URL leaves out to
+// 1 s: dial_timeout, read_timeout (write_timeout follows read_timeout when
+// the URL sets only that one), pool_timeout (waiting for a free connection
+// when all are busy, for instance stuck on a frozen server). They bound
+// each attempt, and the calls of a program that passes a context without
+// a deadline. docs/redis.md says why and what was measured.
 //
 // Options that send reads to replicas (read_only, replica_only,
 // route_by_latency, route_randomly) are refused: a replica may not yet
@@ -83,14 +84,15 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newStore(p.client, true, append(p.opts, opts...))
+	client, urlOpts := p.client, p.opts
+	s, err := newStore(client, true, append(urlOpts, opts...))
 	if err != nil {
-		_ = p.client.Close()
+		_ = client.Close()
 		return nil, err
 	}
 	if p.check {
-		if err := startupCheck(p.client, p.shown, rawURL); err != nil {
-			_ = p.client.Close()
+		if err := startupCheck(client, p.shown, rawURL); err != nil {
+			_ = client.Close()
 			return nil, err
 		}
 	}

@@ -10,7 +10,8 @@
 //
 // Every operation is one round trip: Load is an HMGET; Save and Touch are
 // Lua scripts run with EVALSHA (go-redis falls back to EVAL, which caches
-// the script, the first time a server sees it); Delete is a DEL. Each
+// the script, the first time a server sees it), followed by WAIT in the
+// same pipeline with WithWait; Delete is a DEL. Each
 // script touches exactly one key, so the store works unchanged on Redis
 // Cluster. The store never scans or flushes: it only ever names the keys
 // of the sessions it is asked about.
@@ -29,6 +30,14 @@
 // that size) is [sessions.ErrCorrupt], and the middleware starts a new
 // session. Errors of the connection or the server, a reply cut off in
 // transit included, are transport errors (503).
+//
+// Failures: every call honours the deadline of its context (the request's
+// store budget, 2 s by default) when the client has ContextTimeoutEnabled,
+// as Open's has; Open checks the server at start-up unless check=false;
+// WithWait (the URL option wait) makes saves and touches wait for
+// replicas, so that a failover does not lose what was acknowledged.
+// docs/redis.md says what each does and does not guarantee, with the
+// figures the tests measured.
 //
 // It needs Redis 4.0 or later (or a compatible server that runs Lua
 // scripts, such as Valkey).
@@ -65,8 +74,11 @@ const (
 // It returns 1 when the record was stored, 0 on a conflict. When the stored
 // version already is the new one, this very save ran before (a command
 // retried after its reply was lost) and it reports success again, setting
-// the TTL again: that write is replicated after the first one, so a WAIT
-// on the retry's connection (WithWait) covers the first one too.
+// the TTL again. That write matters for WithWait: WAIT waits for the
+// replication offset of its connection's last write, and Redis 7.2 and
+// later (and Valkey) move it only for a command that writes, so without it
+// a retry on a new connection would let WAIT answer at once for a first
+// write no replica has. (Redis 7.0 moves it after every command.)
 var saveScript = goredis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if v == ARGV[2] then
