@@ -39,7 +39,7 @@ func wantCheckError(t *testing.T, rawURL string, want ...string) {
 	if strings.Contains(err.Error(), password) || strings.Contains(err.Error(), "wrong-pw") {
 		t.Errorf("the error shows a password: %v", err)
 	}
-	if took > 2*time.Second+2*slack {
+	if took > 2*time.Second+slack {
 		t.Errorf("the check took %v", took)
 	}
 }

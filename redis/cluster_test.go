@@ -20,8 +20,10 @@ import (
 // a request by default: the load and the commit share it.
 const budget = 2 * time.Second
 
-// slack is what the tests allow past a bound, for a busy machine.
-const slack = 500 * time.Millisecond
+// slack is what the tests allow past a bound, for a busy machine (a
+// request on a frozen server ends at its budget, 2.0 s, plus a few ms;
+// 2.17 s was the most seen, with the race detector).
+const slack = time.Second
 
 // clusterURL is the redis+cluster:// URL of c with the URL's defaults
 // (timeouts, start-up check) and the options given.
