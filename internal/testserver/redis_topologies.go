@@ -39,15 +39,6 @@ func (s *Server) signal(sig syscall.Signal) {
 	}
 }
 
-// Pid returns the process ID (0 when stopped), to tell the servers of a
-// topology apart in a test's log.
-func (s *Server) Pid() int {
-	if s.cmd == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
-}
-
 // setupTimeout bounds each wait of a topology's set-up.
 const setupTimeout = 15 * time.Second
 
