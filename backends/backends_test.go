@@ -139,15 +139,18 @@ func TestOpenSchemes(t *testing.T) {
 func TestOpenRedis(t *testing.T) {
 	const typ = "*redis.Store"
 	runOpenCases(t, []openCase{
-		{name: "Plain", url: "redis://127.0.0.1:6379", wantType: typ},
-		{name: "DB", url: "redis://127.0.0.1:6379/2", wantType: typ},
-		{name: "Password", url: "redis://:" + secret + "@127.0.0.1:6379/0", wantType: typ},
-		{name: "Prefix", url: "redis://127.0.0.1:6379?prefix=shop:&dial_timeout=1s", wantType: typ},
-		{name: "MaxRecord", url: "redis+cluster://127.0.0.1:7000?max_record=2097152&addr=127.0.0.1:7001", wantType: typ},
-		{name: "TLS", url: "rediss://user:" + secret + "@redis.example.com:6380", wantType: typ},
-		{name: "Unix", url: "unix:///run/redis.sock?db=1", wantType: typ},
-		{name: "Cluster", url: "redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002", wantType: typ},
-		{name: "Sentinel", url: "redis+sentinel://127.0.0.1:26379/0?master_name=mymaster&addr=127.0.0.1:26380", wantType: typ},
+		// check=false: nothing listens at these addresses (redis_test.go
+		// checks the start-up check).
+		{name: "Plain", url: "redis://127.0.0.1:6379?check=false", wantType: typ},
+		{name: "DB", url: "redis://127.0.0.1:6379/2?check=false", wantType: typ},
+		{name: "Password", url: "redis://:" + secret + "@127.0.0.1:6379/0?check=false", wantType: typ},
+		{name: "Prefix", url: "redis://127.0.0.1:6379?prefix=shop:&dial_timeout=1s&check=false", wantType: typ},
+		{name: "MaxRecord", url: "redis+cluster://127.0.0.1:7000?max_record=2097152&addr=127.0.0.1:7001&check=false", wantType: typ},
+		{name: "TLS", url: "rediss://user:" + secret + "@redis.example.com:6380?check=false", wantType: typ},
+		{name: "Unix", url: "unix:///run/redis.sock?db=1&check=false", wantType: typ},
+		{name: "Cluster", url: "redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002&check=false", wantType: typ},
+		{name: "Sentinel", url: "redis+sentinel://127.0.0.1:26379/0?master_name=mymaster&addr=127.0.0.1:26380&check=false", wantType: typ},
+		{name: "Wait", url: "redis+sentinel://127.0.0.1:26379/0?master_name=mymaster&wait=1&wait_timeout=200ms&check=false", wantType: typ},
 
 		{name: "UnknownOption", url: "redis://:" + secret + "@127.0.0.1:6379/0?bogus=1", wantErr: []string{"bogus", "accepted: prefix, max_record (", "go-redis's URL options", "dial_timeout"}},
 		{name: "BadDB", url: "redis://:" + secret + "@127.0.0.1:6379/notadb", wantErr: []string{"notadb"}},
@@ -155,6 +158,8 @@ func TestOpenRedis(t *testing.T) {
 		{name: "ZeroMaxRecord", url: "redis://:" + secret + "@127.0.0.1:6379?max_record=0", wantErr: []string{"max_record", "from 1 to 536870912"}},
 		{name: "PasswordOption", url: "redis+sentinel://127.0.0.1:26379/0?master_name=m&password=" + secret + "&bogus=1", wantErr: []string{"bogus"}},
 		{name: "SentinelWithoutMaster", url: "redis+sentinel://127.0.0.1:26379", wantErr: []string{"master_name"}},
+		{name: "BadCheck", url: "redis://:" + secret + "@127.0.0.1:6379?check=no-thanks", wantErr: []string{"invalid check", "true or false"}},
+		{name: "BadWait", url: "redis://:" + secret + "@127.0.0.1:6379?wait=all", wantErr: []string{"invalid wait", "the replicas each write waits for"}},
 		{name: "MalformedWithPassword", url: "redis://:" + secret + "@127.0.0.1:port/0", wantErr: []string{"redis"}},
 		{name: "EscapedPassword", url: "redis://:hunter2%2FPa55@127.0.0.1:6379/x", wantErr: []string{"redis"}},
 	})

@@ -55,8 +55,10 @@ func ExampleOpen_error() {
 
 // Programs that read a config file decode a Config from it.
 func ExampleConfig_Open() {
-	cfg := backends.Config{Store: "redis://:secret@localhost:6379/0?prefix=shop:"}
-	store, err := cfg.Open() // no I/O yet: a server that is down gives 503s until it is back
+	// check=false: no I/O yet, a server that is down gives 503s until it
+	// is back (without it, Open checks the server with a PING).
+	cfg := backends.Config{Store: "redis://:secret@localhost:6379/0?prefix=shop:&check=false"}
+	store, err := cfg.Open()
 	if err != nil {
 		log.Fatal(err)
 	}

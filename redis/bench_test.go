@@ -38,8 +38,28 @@ func benchSetup(b *testing.B) (*goredis.Client, *gin.Engine) {
 	b.Helper()
 	srv := testserver.Redis(b)
 	client := newClient(b, srv.Addr, func(o *goredis.Options) { o.PoolSize = 64 })
+	return client, benchEngine(redis.New(client))
+}
+
+// benchSetupURL serves the benchmarks' routes from a store made by Open
+// from the URL of a fresh redis-server and the query given, as a program
+// configures it (go-redis honouring the context's deadline, Open's
+// timeouts).
+func benchSetupURL(b *testing.B, query string) *gin.Engine {
+	b.Helper()
+	srv := testserver.Redis(b)
+	s, err := redis.Open("redis://" + srv.Addr + "?pool_size=64" + query)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return benchEngine(s)
+}
+
+// benchEngine serves the benchmarks' routes from store.
+func benchEngine(store sessions.Store) *gin.Engine {
 	r := gin.New()
-	r.Use(sessions.Sessions("sid", redis.New(client), sessions.WithLifetime(10*time.Minute)))
+	r.Use(sessions.Sessions("sid", store, sessions.WithLifetime(10*time.Minute)))
 	r.GET("/untouched", func(c *gin.Context) { c.String(200, "hi") })
 	r.GET("/read", func(c *gin.Context) {
 		s := sessions.Default(c)
@@ -55,7 +75,7 @@ func benchSetup(b *testing.B) (*goredis.Client, *gin.Engine) {
 		s.Set("n", 1)
 		c.String(200, "ok")
 	})
-	return client, r
+	return r
 }
 
 // newSession makes a session with two keys and returns its Cookie header.
@@ -90,6 +110,10 @@ func cpuTime() time.Duration {
 
 func benchRequests(b *testing.B, method, path string, withCookie bool) {
 	_, r := benchSetup(b)
+	benchServe(b, r, method, path, withCookie)
+}
+
+func benchServe(b *testing.B, r *gin.Engine, method, path string, withCookie bool) {
 	req := httptest.NewRequest(method, path, nil)
 	if withCookie {
 		req.Header.Set("Cookie", newSession(b, r))
@@ -111,8 +135,23 @@ func BenchmarkRead(b *testing.B)       { benchRequests(b, "GET", "/read", true) 
 func BenchmarkWrite(b *testing.B)      { benchRequests(b, "POST", "/write", true) }
 func BenchmarkNewSession(b *testing.B) { benchRequests(b, "POST", "/new", false) }
 
+// The URL benchmarks serve from a store made by Open (see benchSetupURL).
+func BenchmarkReadURL(b *testing.B) {
+	benchServe(b, benchSetupURL(b, ""), "GET", "/read", true)
+}
+func BenchmarkWriteURL(b *testing.B) {
+	benchServe(b, benchSetupURL(b, ""), "POST", "/write", true)
+}
+func BenchmarkWriteParallelURL(b *testing.B) {
+	benchServeParallel(b, benchSetupURL(b, ""), "POST", "/write")
+}
+
 func benchParallel(b *testing.B, method, path string) {
 	_, r := benchSetup(b)
+	benchServeParallel(b, r, method, path)
+}
+
+func benchServeParallel(b *testing.B, r *gin.Engine, method, path string) {
 	// One session per goroutine, as with many browsers.
 	cookies := make([]string, 256)
 	for i := range cookies {

@@ -17,8 +17,7 @@ import (
 const acceptedSchemes = "redis://, rediss://, unix://, redis+cluster://, rediss+cluster://, redis+sentinel://, rediss+sentinel://"
 
 // Open connects to the Redis named by rawURL and returns a store that owns
-// the client: Close closes it. It does no I/O; the first request connects,
-// and a server that is down gives errors (503 responses) until it is back.
+// the client: Close closes it.
 //
 // The URL forms, with go-redis's syntax and query options (dial_timeout,
 // read_timeout, pool_size, max_retries, …; an unknown option is an error):
@@ -33,10 +32,41 @@ const acceptedSchemes = "redis://, rediss://, unix://, redis+cluster://, rediss+
 //
 // For Sentinel, the URL's user and password are the Sentinels' own; the
 // master's go in the username and password query options, and master_name
-// is required. All forms also take the query options prefix, the same as
-// WithPrefix, and max_record, the maximum record size in bytes (1 to
-// 536870912, Redis's largest string), the same as WithMaxRecordSize;
-// options given to Open apply after them.
+// is required.
+//
+// The store's own query options, which every form takes (options given
+// to Open apply after them):
+//
+//	prefix        the same as WithPrefix
+//	max_record    the largest session in bytes, 1 to 536870912 (Redis's
+//	              largest string), the same as WithMaxRecordSize
+//	wait          the replicas every save and touch waits for, 0 to 100
+//	              (default 0, no waiting), the same as WithWait
+//	wait_timeout  how long they are waited for, a Go duration such as
+//	              200ms (default 500ms), with wait only
+//	check         false skips the start-up check (default true)
+//
+// Start-up check: unless check=false, Open sends a PING (for a cluster,
+// to one node; for Sentinel, to the master the Sentinels name) and waits
+// up to 2 seconds for the answer. A server that cannot be reached, does
+// not answer in time or refuses the credentials (WRONGPASS, NOAUTH) makes
+// Open fail with an error that wraps ErrCheck, names the URL without its
+// password, and says what went wrong. With check=false Open does no I/O:
+// the first request connects, and a server that is down gives errors (503
+// responses) until it is back.
+//
+// Timeouts: the middleware gives every store call of a request a context
+// whose deadline is the request's budget (2 s by default, shared by the
+// load and the commit), and the client Open makes honours it
+// (ContextTimeoutEnabled; a context_timeout_enabled other than true is
+// refused): a frozen server, whose kernel still accepts connections, costs
+// a request its budget at most, never go-redis's own timeouts and retries.
+// Beneath that, Open sets go-redis's timeouts that the URL leaves out to
+// 1 s: dial_timeout, read_timeout (write_timeout follows read_timeout when
+// the URL sets only that one), pool_timeout (waiting for a free connection
+// when all are busy, for instance stuck on a frozen server). They bound
+// each attempt, and the calls of a program that passes a context without
+// a deadline. docs/redis.md says why and what was measured.
 //
 // Options that send reads to replicas (read_only, replica_only,
 // route_by_latency, route_randomly) are refused: a replica may not yet
@@ -47,23 +77,24 @@ const acceptedSchemes = "redis://, rediss://, unix://, redis+cluster://, rediss+
 // dialer_retries and dialer_retry_timeout options, which go-redis parses
 // only for the cluster and sentinel forms.
 //
-// With go-redis's defaults, a request made while Redis is down waits about
-// 2 seconds before it fails with 503 (max_retries=3 retries, each dialing
-// up to 5 times 100 ms apart). For a quick 503, set for instance
-// max_retries=1&dialer_retries=1&dial_timeout=500ms&read_timeout=500ms.
-// Nothing needs restarting when Redis is back.
-//
 // A malformed URL, an unknown scheme or option is an error that names the
 // problem, never echoing a password.
 func Open(rawURL string, opts ...Option) (*Store, error) {
-	client, urlOpts, err := parseURL(rawURL)
+	p, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	client, urlOpts := p.client, p.opts
 	s, err := newStore(client, true, append(urlOpts, opts...))
 	if err != nil {
 		_ = client.Close()
 		return nil, err
+	}
+	if p.check {
+		if err := startupCheck(client, p.shown, rawURL); err != nil {
+			_ = client.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -71,30 +102,43 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 var errReplicaReads = errors.New("read_only, replica_only, route_by_latency and route_randomly are refused: " +
 	"they send reads to replicas, which lag, so a session just saved or destroyed could be read stale")
 
-// parseURL makes the client that rawURL names, and returns the store
-// options the URL sets (prefix, max_record).
-func parseURL(rawURL string) (goredis.UniversalClient, []Option, error) {
+// parsed is what a URL names: the client, the store options it sets, and
+// whether Open checks the server; shown is the URL without its password.
+type parsed struct {
+	client goredis.UniversalClient
+	opts   []Option
+	check  bool
+	shown  string
+}
+
+// parseURL makes the client that rawURL names, and returns it with the
+// store options the URL sets.
+func parseURL(rawURL string) (parsed, error) {
 	if urlsecret.AmbiguousUserInfo(rawURL) {
-		return nil, nil, errors.New("redis: the user info of the URL (before the last \"@\") holds an unescaped \"/\", \"?\" or \"#\": " +
+		return parsed{}, errors.New("redis: the user info of the URL (before the last \"@\") holds an unescaped \"/\", \"?\" or \"#\": " +
 			"percent-encode them (%2F, %3F, %23) (the URL is not shown, as it may contain a password)")
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || !strings.Contains(rawURL, "://") {
 		// url.Parse's error quotes the URL, password included.
-		return nil, nil, errors.New("redis: malformed URL: want " + acceptedSchemes +
+		return parsed{}, errors.New("redis: malformed URL: want " + acceptedSchemes +
 			" followed by [user:password@]host:port (the URL is not shown, as it may contain a password)")
 	}
 	shown := redactedURL(u)
-	fail := func(err error) (goredis.UniversalClient, []Option, error) {
-		return nil, nil, fmt.Errorf("redis: URL %s: %s", shown, urlsecret.Scrub(strings.TrimPrefix(err.Error(), "redis: "), rawURL))
+	fail := func(err error) (parsed, error) {
+		return parsed{}, fmt.Errorf("redis: URL %s: %s", shown, urlsecret.Scrub(strings.TrimPrefix(err.Error(), "redis: "), rawURL))
 	}
 
-	opts, err := storeOptions(u)
+	opts, check, err := storeOptions(u)
 	if err != nil {
 		return fail(err)
 	}
-	if err := poolOptions(u.Query()); err != nil {
+	q := u.Query()
+	if err := poolOptions(q); err != nil {
 		return fail(err)
+	}
+	made := func(c goredis.UniversalClient) (parsed, error) {
+		return parsed{client: c, opts: opts, check: check, shown: shown}, nil
 	}
 
 	base, kind, _ := strings.Cut(u.Scheme, "+")
@@ -116,7 +160,8 @@ func parseURL(rawURL string) (goredis.UniversalClient, []Option, error) {
 		if o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
 			return fail(errReplicaReads)
 		}
-		return goredis.NewClusterClient(o), opts, nil
+		timeouts(q, &o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		return made(goredis.NewClusterClient(o))
 	case "sentinel":
 		o, err := goredis.ParseFailoverURL(u.String())
 		if err != nil {
@@ -128,7 +173,8 @@ func parseURL(rawURL string) (goredis.UniversalClient, []Option, error) {
 		if o.ReplicaOnly || o.RouteByLatency || o.RouteRandomly {
 			return fail(errReplicaReads)
 		}
-		return goredis.NewFailoverClient(o), opts, nil
+		timeouts(q, &o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		return made(goredis.NewFailoverClient(o))
 	default:
 		// go-redis takes the dialer options from cluster and sentinel URLs
 		// only; take them here too.
@@ -141,7 +187,8 @@ func parseURL(rawURL string) (goredis.UniversalClient, []Option, error) {
 			return fail(err)
 		}
 		o.DialerRetries, o.DialerRetryTimeout = retries, retryTimeout
-		return goredis.NewClient(o), opts, nil
+		timeouts(q, &o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		return made(goredis.NewClient(o))
 	}
 }
 
@@ -149,32 +196,76 @@ func parseURL(rawURL string) (goredis.UniversalClient, []Option, error) {
 // string (proto-max-bulk-len, 512 MiB).
 const maxRecordLimit = 512 << 20
 
-// storeOptions removes the store's own options, prefix and max_record,
-// from u (go-redis refuses options it does not know) and returns them.
-func storeOptions(u *url.URL) ([]Option, error) {
+// storeOptions removes the store's own options (prefix, max_record, wait,
+// wait_timeout, check) from u, since go-redis refuses options it does not
+// know, and returns them: the store options they set, and whether Open
+// checks the server. It removes context_timeout_enabled too (go-redis
+// takes it for Sentinel only), which may only be true: Open turns it on.
+func storeOptions(u *url.URL) (opts []Option, check bool, err error) {
 	q := u.Query()
-	var opts []Option
-	if vs, ok := q["prefix"]; ok {
-		p := vs[len(vs)-1]
+	last := func(name string) (string, bool) {
+		vs, ok := q[name]
+		if !ok {
+			return "", false
+		}
+		return vs[len(vs)-1], true
+	}
+	if p, ok := last("prefix"); ok {
 		if p == "" {
-			return nil, errEmptyPrefix
+			return nil, false, errEmptyPrefix
 		}
 		opts = append(opts, WithPrefix(p))
 	}
-	if vs, ok := q["max_record"]; ok {
-		v := vs[len(vs)-1]
+	if v, ok := last("max_record"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxRecordLimit {
-			return nil, fmt.Errorf("invalid max_record: %q (bytes, from 1 to %d)", v, maxRecordLimit)
+			return nil, false, fmt.Errorf("invalid max_record: %q (bytes, from 1 to %d)", v, maxRecordLimit)
 		}
 		opts = append(opts, WithMaxRecordSize(n))
 	}
-	if len(opts) > 0 {
-		q.Del("prefix")
-		q.Del("max_record")
+	var wait waitPolicy
+	if v, ok := last("wait"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxWaitReplicas {
+			return nil, false, fmt.Errorf("invalid wait: %q (the replicas each write waits for, from 0 to %d)", v, maxWaitReplicas)
+		}
+		wait.replicas = n
+	}
+	if v, ok := last("wait_timeout"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond {
+			return nil, false, fmt.Errorf("invalid wait_timeout: %q (a Go duration of 1ms or more, such as 200ms)", v)
+		}
+		if wait.replicas == 0 {
+			return nil, false, errors.New("wait_timeout is given without wait (the number of replicas to wait for)")
+		}
+		wait.timeout = d
+	}
+	if wait.replicas > 0 {
+		opts = append(opts, WithWait(wait.replicas, wait.timeout))
+	}
+	if v, ok := last("context_timeout_enabled"); ok {
+		if on, err := strconv.ParseBool(v); err != nil || !on {
+			return nil, false, errContextTimeouts // Open always turns it on
+		}
+	}
+	check = true
+	if v, ok := last("check"); ok {
+		if check, err = strconv.ParseBool(v); err != nil {
+			return nil, false, fmt.Errorf("invalid check: %q (true or false)", v)
+		}
+	}
+	removed := false
+	for _, name := range []string{"prefix", "max_record", "wait", "wait_timeout", "check", "context_timeout_enabled"} {
+		if q.Has(name) {
+			q.Del(name)
+			removed = true
+		}
+	}
+	if removed { // else go-redis sees the query as written, malformed pairs included
 		u.RawQuery = q.Encode()
 	}
-	return opts, nil
+	return opts, check, nil
 }
 
 // dialerOptions removes the dialer_retries and dialer_retry_timeout

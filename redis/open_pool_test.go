@@ -17,7 +17,7 @@ func TestOpenBoundsPoolOptions(t *testing.T) {
 			t.Errorf("Open with %s: no error", q)
 		}
 	}
-	s, err := redis.Open("redis://127.0.0.1:1/0?pool_size=64&max_idle_conns=8&min_idle_conns=0")
+	s, err := redis.Open("redis://127.0.0.1:1/0?pool_size=64&max_idle_conns=8&min_idle_conns=0&check=false")
 	if err != nil {
 		t.Fatalf("Open with sane pool options: %v", err)
 	}

@@ -1,6 +1,9 @@
 package redis
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Defaults of the store's options.
 const (
@@ -13,6 +16,12 @@ const (
 	// a session needs (an ID and a few values; documents belong in a
 	// database), and a bound on what Load hands to the decoder.
 	DefaultMaxRecordSize = 1 << 20
+
+	// DefaultWaitTimeout is how long a write waits for its replicas when
+	// WithWait (or the URL option wait) gives no timeout: 500 ms, a
+	// quarter of the middleware's default 2 s request budget. A replica on
+	// the same network acknowledges within a millisecond or two.
+	DefaultWaitTimeout = 500 * time.Millisecond
 )
 
 // Option configures New and Open.
@@ -21,6 +30,7 @@ type Option func(*options)
 type options struct {
 	prefix    string
 	maxRecord int
+	wait      waitPolicy
 }
 
 // WithPrefix sets the string put before every session key in Redis.
@@ -46,4 +56,21 @@ func (o *options) maxRecordSize() int {
 		return DefaultMaxRecordSize
 	}
 	return o.maxRecord
+}
+
+// WithWait makes every Save and Touch wait until replicas replicas have
+// acknowledged it (Redis WAIT, sent on the connection of the write, in the
+// same round trip), for at most timeout, or the time left before the
+// context's deadline if that is sooner. Fewer acknowledgements is an error
+// wrapping ErrNotReplicated, which the middleware answers with 503; the
+// write may have landed on the master all the same. Default: no waiting
+// (replicas 0). timeout 0 means DefaultWaitTimeout; it must be shorter
+// than the client's read timeout, or the reply would not be waited for.
+// The URL options wait and wait_timeout set it too. It needs a
+// *goredis.Client (one server, or a failover client of Sentinel) or a
+// *goredis.ClusterClient. Delete does not wait: the middleware deletes
+// only records that no cookie names. docs/redis.md says what it does and
+// does not guarantee.
+func WithWait(replicas int, timeout time.Duration) Option {
+	return func(o *options) { o.wait = waitPolicy{replicas: replicas, timeout: timeout} }
 }

@@ -10,7 +10,8 @@
 //
 // Every operation is one round trip: Load is an HMGET; Save and Touch are
 // Lua scripts run with EVALSHA (go-redis falls back to EVAL, which caches
-// the script, the first time a server sees it); Delete is a DEL. Each
+// the script, the first time a server sees it), followed by WAIT in the
+// same pipeline with WithWait; Delete is a DEL. Each
 // script touches exactly one key, so the store works unchanged on Redis
 // Cluster. The store never scans or flushes: it only ever names the keys
 // of the sessions it is asked about.
@@ -29,6 +30,14 @@
 // that size) is [sessions.ErrCorrupt], and the middleware starts a new
 // session. Errors of the connection or the server, a reply cut off in
 // transit included, are transport errors (503).
+//
+// Failures: every call honours the deadline of its context (the request's
+// store budget, 2 s by default) when the client has ContextTimeoutEnabled,
+// as Open's has; Open checks the server at start-up unless check=false;
+// WithWait (the URL option wait) makes saves and touches wait for
+// replicas, so that a failover does not lose what was acknowledged.
+// docs/redis.md says what each does and does not guarantee, with the
+// figures the tests measured.
 //
 // It needs Redis 4.0 or later (or a compatible server that runs Lua
 // scripts, such as Valkey).
@@ -64,10 +73,16 @@ const (
 //
 // It returns 1 when the record was stored, 0 on a conflict. When the stored
 // version already is the new one, this very save ran before (a command
-// retried after its reply was lost) and it reports success again.
+// retried after its reply was lost) and it reports success again, setting
+// the TTL again. That write matters for WithWait: WAIT waits for the
+// replication offset of its connection's last write, and Redis 7.2 and
+// later (and Valkey) move it only for a command that writes, so without it
+// a retry on a new connection would let WAIT answer at once for a first
+// write no replica has. (Redis 7.0 moves it after every command.)
 var saveScript = goredis.NewScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if v == ARGV[2] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return 1
 end
 if ARGV[1] == '0' then
@@ -102,8 +117,9 @@ return 1
 type Store struct {
 	client    goredis.UniversalClient
 	prefix    string
-	maxRecord int  // bytes of session data (WithMaxRecordSize)
-	owned     bool // Open made the client: Close closes it
+	maxRecord int        // bytes of session data (WithMaxRecordSize)
+	wait      waitPolicy // replicas each write waits for (WithWait)
+	owned     bool       // Open made the client: Close closes it
 }
 
 var (
@@ -119,15 +135,24 @@ func newStore(client goredis.UniversalClient, owned bool, opts []Option) (*Store
 	if o.prefix == "" {
 		return nil, errEmptyPrefix
 	}
-	return &Store{client: client, prefix: o.prefix, maxRecord: o.maxRecordSize(), owned: owned}, nil
+	if err := o.wait.check(client); err != nil {
+		return nil, err
+	}
+	return &Store{client: client, prefix: o.prefix, maxRecord: o.maxRecordSize(), wait: o.wait, owned: owned}, nil
 }
 
 // New returns a store that keeps sessions through client, which may be a
 // *goredis.Client, *goredis.ClusterClient, a failover client or any other
 // UniversalClient. The caller keeps owning client: the store's Close does
 // not close it. New does no I/O. The client should read from masters only:
-// a replica may lag behind a save or a delete (see Open). It panics if client is nil or an option is
-// invalid (an empty prefix), programming errors caught at start-up.
+// a replica may lag behind a save or a delete (see Open). Make it with
+// ContextTimeoutEnabled: true, as Open does: otherwise go-redis ignores
+// the deadline of the middleware's context (its request budget) for
+// socket reads and writes, and a hung server holds a request for the
+// client's own timeouts and retries. It panics if client is nil or an
+// option is invalid (an empty prefix, WithWait on a client that cannot
+// pin a connection, or a wait timeout not shorter than the client's read
+// timeout), programming errors caught at start-up.
 func New(client goredis.UniversalClient, opts ...Option) *Store {
 	if client == nil {
 		panic("redis: nil client")
@@ -227,8 +252,8 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 		return 0, fmt.Errorf("%w: %d bytes, over the store's maximum record size of %d (WithMaxRecordSize)", ErrTooLarge, len(data), s.maxRecord)
 	}
 	next := newVersion(version)
-	ok, err := saveScript.Run(ctx, s.client, []string{s.prefix + key},
-		strconv.FormatUint(version, 10), strconv.FormatUint(next, 10), data, millis(ttl)).Int64()
+	ok, err := s.run(ctx, saveScript, s.prefix+key,
+		strconv.FormatUint(version, 10), strconv.FormatUint(next, 10), data, millis(ttl))
 	if err != nil {
 		return 0, err
 	}
@@ -247,8 +272,7 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at tim
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ok, err := touchScript.Run(ctx, s.client, []string{s.prefix + key},
-		millis(ttl), strconv.FormatInt(at.UnixMilli(), 10)).Int64()
+	ok, err := s.run(ctx, touchScript, s.prefix+key, millis(ttl), strconv.FormatInt(at.UnixMilli(), 10))
 	if err != nil {
 		return err
 	}
@@ -256,6 +280,17 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at tim
 		return sessions.ErrNotFound
 	}
 	return nil
+}
+
+// run runs script on key with args and returns its reply: one EVALSHA
+// (go-redis sends EVAL the first time a server does not know the script),
+// followed by WAIT on the same connection when the store waits for
+// replicas (WithWait).
+func (s *Store) run(ctx context.Context, script *goredis.Script, key string, args ...any) (int64, error) {
+	if s.wait.replicas > 0 {
+		return s.runWaiting(ctx, script, key, args...)
+	}
+	return script.Run(ctx, s.client, []string{key}, args...).Int64()
 }
 
 // Delete removes the record under key with one DEL. Deleting a missing key

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -44,8 +45,15 @@ func TestTLSWithPassword(t *testing.T) {
 		return redis.New(s.Client(), redis.WithPrefix(uniquePrefix()))
 	})
 
-	// A wrong password fails the request without showing the password.
-	bad, err := redis.Open("rediss://:wrong-" + password + "@" + addr + "/0?skip_verify=true&max_retries=-1")
+	// A wrong password fails at Open without showing the password; with
+	// check=false, it fails the request.
+	if bad, err := redis.Open("rediss://:wrong-" + password + "@" + addr + "/0?skip_verify=true"); err == nil {
+		bad.Close()
+		t.Fatal("Open with a wrong password succeeded")
+	} else if !errors.Is(err, redis.ErrCheck) || !strings.Contains(err.Error(), "WRONGPASS") || strings.Contains(err.Error(), password) {
+		t.Fatalf("Open with a wrong password: %v, want an ErrCheck that says WRONGPASS and hides the password", err)
+	}
+	bad, err := redis.Open("rediss://:wrong-" + password + "@" + addr + "/0?skip_verify=true&max_retries=-1&check=false")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +62,15 @@ func TestTLSWithPassword(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), password) {
 		t.Fatalf("Load with a wrong password: %v", err)
 	}
-	// Plain redis:// to the TLS port fails too.
-	plain, err := redis.Open("redis://:" + password + "@" + addr + "/0?max_retries=-1&read_timeout=500ms")
+	// Plain redis:// to the TLS port fails too, at Open or, unchecked, at
+	// the first request.
+	if plain, err := redis.Open("redis://:" + password + "@" + addr + "/0?max_retries=-1&read_timeout=500ms"); err == nil {
+		plain.Close()
+		t.Fatal("Open of a plain connection to the TLS port succeeded")
+	} else if !errors.Is(err, redis.ErrCheck) || strings.Contains(err.Error(), password) {
+		t.Fatalf("Open of a plain connection to the TLS port: %v", err)
+	}
+	plain, err := redis.Open("redis://:" + password + "@" + addr + "/0?max_retries=-1&read_timeout=500ms&check=false")
 	if err != nil {
 		t.Fatal(err)
 	}
