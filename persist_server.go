@@ -159,6 +159,9 @@ func (p serverSide) saveTurn(ctx context.Context, s *Session, ln *lane, now time
 			break
 		}
 		if !errors.Is(err, ErrConflict) {
+			if s.keepCookie {
+				_ = s.setCookie(s.id, s.m.maxAge(&s.rec, now))
+			}
 			return &StoreError{Op: "save", Err: err}
 		}
 		s.event(EventConflict)
@@ -214,6 +217,14 @@ func (p serverSide) write(ctx context.Context, s *Session, data []byte, now time
 	}
 	tomb := tombstone{movedTo: s.key}.appendTo(make([]byte, 0, 48))
 	if _, err := p.store.Save(ctx, s.oldKey, tomb, s.oldVersion, min(ttl, tombstoneTTL)); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			// The swap may have landed (a timeout, a reply lost, too few
+			// replicas): then the old ID reads as no session. Keep the new
+			// record, and give the browser its ID with the error answer,
+			// so that it holds a live session whichever way it went.
+			s.keepCookie = true
+			return err
+		}
 		if derr := p.store.Delete(ctx, s.key); derr != nil {
 			return fmt.Errorf("%w (and the new record could not be removed: %v)", err, derr)
 		}

@@ -76,12 +76,15 @@ func (s *Session) fail(err error) {
 		return
 	}
 	// The error handler answers instead of the handler: drop what described
-	// the handler's response, and our own cookie.
+	// the handler's response, and our own cookie (unless a Renew whose
+	// outcome is unknown must give the browser its new ID).
 	h := s.w.ResponseWriter.Header()
 	for _, k := range droppedHeaders {
 		h.Del(k)
 	}
-	s.dropCookie(h)
+	if !s.keepCookie {
+		s.dropCookie(h)
+	}
 	if s.ops&opDestroy != 0 && s.clientCookie {
 		// A logout whose store failed: the browser forgets the session
 		// all the same (the record expires on its own, or stays until

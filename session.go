@@ -92,6 +92,7 @@ type Session struct {
 	touched      time.Time
 	clientCookie bool // the browser holds this session's cookie, or will after this response
 	viaHeader    bool // the request carried the session in WithHeader's header: answer there
+	keepCookie   bool // a Renew whose outcome is unknown: the error answer keeps the new cookie
 	rec          record
 	endingLegacy *Legacy // the legacy session a destroyed session was migrated from, ended at commit
 

@@ -31,6 +31,20 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "renew: an unknown outcome deletes the new record",
+		file: "persist_server.go",
+		old:  "\t\tif !errors.Is(err, ErrConflict) {\n\t\t\t// The swap may have landed",
+		new:  "\t\tif false {\n\t\t\t// The swap may have landed",
+		pkgs: []string{"."}, run: "TestRenewWithAnUnknownOutcome",
+	},
+	{
+		name: "renew: the error answer drops the new cookie",
+		file: "response.go",
+		old:  "\tif !s.keepCookie {\n\t\ts.dropCookie(h)",
+		new:  "\tif true {\n\t\ts.dropCookie(h)",
+		pkgs: []string{"."}, run: "TestRenewWithAnUnknownOutcome",
+	},
+	{
 		name: "owners: a session that changed owner is still listed",
 		file: "owners.go",
 		old:  "if o, h, ok := m.ownerOf(&rec); !ok || o != owner || h != d.handle {",
