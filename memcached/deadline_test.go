@@ -55,9 +55,11 @@ func TestFrozenServerWithDefaults(t *testing.T) {
 		if resp, body := replay.Do(req[0], req[1], testapp.WithCookie("sid", web.Cookie("sid"))); resp.StatusCode != 503 {
 			t.Errorf("%s %s = %d %q, want 503", req[0], req[1], resp.StatusCode, body)
 		}
-		if d := time.Since(start); d > budget+slack {
+		d := time.Since(start)
+		if d > budget+slack {
 			t.Errorf("%s %s took %v with the server frozen, over the %v budget", req[0], req[1], d, budget)
 		}
+		t.Logf("%s %s with the server frozen: 503 in %v", req[0], req[1], d.Round(time.Millisecond))
 	}
 	for name, call := range storeCalls(store, k) {
 		ctx, cancel := context.WithTimeout(context.Background(), budget)
@@ -106,6 +108,7 @@ func TestDeadlineBoundsEveryCall(t *testing.T) {
 		if d > 2*time.Second {
 			t.Errorf("%s took %v with a %v deadline", name, d, deadline)
 		}
+		t.Logf("%s with a %v deadline on a frozen server: failed in %v", name, deadline, d.Round(time.Millisecond))
 	}
 	srv.Thaw()
 	ctx, cancel := context.WithTimeout(bg, deadline)

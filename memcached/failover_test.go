@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +123,10 @@ func TestDeadServerIsEjected(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	loaded, err := s.Load(ctx, onDead[1]) // a request that loads before the crash and saves after
+	if err != nil {
+		t.Fatal(err)
+	}
 	dead.Stop()
 	failed := 0
 	for _, k := range onDead {
@@ -144,6 +149,14 @@ func TestDeadServerIsEjected(t *testing.T) {
 	}
 	if got := s.Ejected(); !slices.Equal(got, []string{dead.Addr}) {
 		t.Fatalf("Ejected() = %q, want %q", got, []string{dead.Addr})
+	}
+	// A version loaded from the dead server matches nothing on the
+	// fallback: a conflict, and nothing written there.
+	if _, err := s.Save(ctx, onDead[1], []byte("late"), loaded.Version, time.Hour); !errors.Is(err, sessions.ErrConflict) {
+		t.Fatalf("Save at a version loaded from the dead server: %v, want ErrConflict", err)
+	}
+	if _, err := s.Load(ctx, onDead[1]); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Load after that Save: %v, want ErrNotFound", err)
 	}
 	// Its keys now live on their fallback, for at most the fallback TTL.
 	k := onDead[0]
@@ -312,5 +325,146 @@ func TestEjectionOff(t *testing.T) {
 	}
 	if got := s.Ejected(); len(got) != 0 {
 		t.Fatalf("Ejected() = %q with ejection off", got)
+	}
+}
+
+// TestFailuresMustComeInARow: an answer between failures starts the count
+// again; only DefaultEjectAfter failures in a row eject.
+func TestFailuresMustComeInARow(t *testing.T) {
+	srv, other := testserver.Memcached(t), testserver.Memcached(t)
+	px := newProxy(t, srv.Addr)
+	addrs := []string{px.addr, other.Addr}
+	s := openAll(t, addrs, memcached.WithRetryInterval(time.Hour))
+	ctx := context.Background()
+	k := keysOn(t, addrs, px.addr, "k", 1)[0]
+	fail := func(n int) {
+		t.Helper()
+		px.set(refuse)
+		for range n {
+			if _, err := s.Load(ctx, k); err == nil || errors.Is(err, sessions.ErrNotFound) {
+				t.Fatalf("Load through a refusing proxy: %v", err)
+			}
+		}
+	}
+	fail(memcached.DefaultEjectAfter - 1)
+	px.set(forward)
+	if _, err := s.Load(ctx, k); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Load through a forwarding proxy: %v", err)
+	}
+	fail(memcached.DefaultEjectAfter - 1)
+	if got := s.Ejected(); len(got) != 0 {
+		t.Fatalf("ejected after %d failures, an answer, and %d failures: %q", memcached.DefaultEjectAfter-1, memcached.DefaultEjectAfter-1, got)
+	}
+	fail(1)
+	if got := s.Ejected(); !slices.Equal(got, []string{px.addr}) {
+		t.Fatalf("Ejected() = %q after %d failures in a row", got, memcached.DefaultEjectAfter)
+	}
+}
+
+// TestReturningServerKeepsRememberedKeysAway holds a returning server's
+// first deletion: meanwhile a key remembered from the outage still goes to
+// its fallback (the server still holds its old record), and a key not
+// remembered is home already.
+func TestReturningServerKeepsRememberedKeysAway(t *testing.T) {
+	servers, addrs := cluster(t, 3)
+	s := openAll(t, addrs, memcached.WithRetryInterval(time.Hour))
+	rec := &recorder{}
+	s.Client().DialContext = rec.dial
+	ctx := context.Background()
+	p := servers[0]
+	keys := keysOn(t, addrs, p.Addr, "r", 3)
+	remembered, unseen, prober := keys[0], keys[1], keys[2]
+	for _, k := range keys {
+		if _, err := s.Save(ctx, k, []byte("before"), 0, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Freeze()
+	for range memcached.DefaultEjectAfter {
+		if _, err := s.Load(ctx, prober); err == nil || errors.Is(err, sessions.ErrNotFound) {
+			t.Fatalf("Load from a frozen server: %v", err)
+		}
+	}
+	if _, err := s.Load(ctx, remembered); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Load while ejected: %v", err)
+	}
+	p.Thaw()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	rec.mu.Lock()
+	rec.before = func(verb string) {
+		if verb == "delete" {
+			once.Do(func() { close(entered); <-release })
+		}
+	}
+	rec.mu.Unlock()
+	memcached.Probe(s)
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no deletion within 5s of the probe")
+	}
+	if _, err := s.Load(ctx, remembered); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("a remembered key before its deletion from the returning server: %v, want ErrNotFound (from its fallback)", err)
+	}
+	if r, err := s.Load(ctx, unseen); err != nil || string(r.Data) != "before" {
+		t.Errorf("a key not remembered while its server returns = %q, %v; want it from home", r.Data, err)
+	}
+	if got := s.Ejected(); !slices.Equal(got, []string{p.Addr}) {
+		t.Errorf("Ejected() while returning = %q", got)
+	}
+	close(release)
+	waitFor(t, 5*time.Second, "back", func() bool { return len(s.Ejected()) == 0 })
+	if _, err := s.Load(ctx, remembered); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("a remembered key after the return: %v, want ErrNotFound", err)
+	}
+}
+
+// TestAbandonedCommandsCountTowardsEjection: commands that the caller's
+// deadline cut short still count for their server when they time out, so
+// a hung server is ejected even when every request's budget ends before
+// the client's timeout.
+func TestAbandonedCommandsCountTowardsEjection(t *testing.T) {
+	servers, addrs := cluster(t, 2)
+	s := openAll(t, addrs, memcached.WithTimeout(time.Second), memcached.WithRetryInterval(time.Hour))
+	p := servers[0]
+	k := keysOn(t, addrs, p.Addr, "a", 1)[0]
+	p.Freeze()
+	defer p.Thaw()
+	for range memcached.DefaultEjectAfter {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := s.Load(ctx, k)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Load past its deadline: %v", err)
+		}
+	}
+	// Each command times out a second after it was sent, and counts then.
+	waitFor(t, 5*time.Second, "ejected", func() bool { return len(s.Ejected()) == 1 })
+}
+
+// TestDeadlineMissesDoNotEject: a slow server that answers after the
+// caller's deadline is not failing: the calls fail, the server stays in.
+func TestDeadlineMissesDoNotEject(t *testing.T) {
+	srv, other := testserver.Memcached(t), testserver.Memcached(t)
+	// Every answer comes 2 s late: the calls below all end before the first
+	// answer, which then resets nothing that a miscount could have built.
+	px := newDelayedProxy(t, srv.Addr, 2*time.Second)
+	addrs := []string{px.addr, other.Addr}
+	s := openAll(t, addrs, memcached.WithTimeout(5*time.Second), memcached.WithRetryInterval(time.Hour))
+	k := keysOn(t, addrs, px.addr, "slow", 1)[0]
+	for range 2 * memcached.DefaultEjectAfter {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		_, err := s.Load(ctx, k)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Load past its deadline: %v", err)
+		}
+	}
+	if got := s.Ejected(); len(got) != 0 {
+		t.Fatalf("a slow server was ejected for its callers' deadlines: %q", got)
+	}
+	if _, err := s.Load(context.Background(), k); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Load without a deadline from a slow server: %v", err)
 	}
 }

@@ -85,10 +85,12 @@ func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 
 // WithTimeout sets the timeout of Open's client: each connect, read and
 // write of a command must finish within d. Default DefaultTimeout (500 ms);
-// d <= 0 means the default. A request that needs a server that does not
-// answer fails after about one to three times d (connect, then a read; a
-// refresh sends two commands). New ignores it: configure the client you
-// pass (memcache.Client.Timeout).
+// d <= 0 means the default. A command to a server that does not answer
+// fails after about d (a read; a connect, then a read, is 2d at most),
+// or at its context's deadline if that comes first (see [Store]): keep
+// 2d under the request's budget (2 s in the middleware), or commands near
+// the deadline go from goroutines of their own. New ignores it: configure
+// the client you pass (memcache.Client.Timeout).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithEjectAfter sets how many transport failures in a row eject a server

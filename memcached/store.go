@@ -18,6 +18,12 @@ import (
 // which the server changes on every write (a Touch included) and never
 // sets to 0. The design note docs/memcached.md says how records are
 // stored.
+//
+// Every method honours its context: one that has ended sends nothing, and
+// a deadline ends the call with an error wrapping
+// context.DeadlineExceeded even when it comes before the client's
+// timeout (the command then finishes on a goroutine of its own).
+// Cancellation without a deadline is seen between commands.
 type Store struct {
 	client    *memcache.Client
 	pool      *pool // Open's selector, which ejects failing servers; nil with New
