@@ -19,9 +19,10 @@ const (
 	verbCAS
 	verbAppend
 	verbDelete
+	verbTouch
 )
 
-var verbNames = [...]string{verbGets: "gets", verbGAT: "gat", verbAdd: "add", verbCAS: "cas", verbAppend: "append", verbDelete: "delete"}
+var verbNames = [...]string{verbGets: "gets", verbGAT: "gat", verbAdd: "add", verbCAS: "cas", verbAppend: "append", verbDelete: "delete", verbTouch: "touch"}
 
 // command is one memcached command, as data, so that exec can route it,
 // bound it by a context and, when the context's deadline is near, send it
@@ -30,13 +31,15 @@ type command struct {
 	verb verb
 	key  string         // with the prefix
 	item *memcache.Item // add, cas, append: the item sent; gets, gat: the item read
-	ttl  time.Duration  // add, cas, gat: the record's time to live
-	exp  int32          // gat: the expiration that exec derives from ttl
+	ttl  time.Duration  // add, cas, gat, touch: the record's time to live
+	exp  int32          // gat, touch: the expiration that exec derives from ttl
+
+	fallback bool // set by exec: the key went to a fallback server
 }
 
 // expires reports whether the command sets an expiration.
 func (c *command) expires() bool {
-	return c.verb == verbAdd || c.verb == verbCAS || c.verb == verbGAT
+	return c.verb == verbAdd || c.verb == verbCAS || c.verb == verbGAT || c.verb == verbTouch
 }
 
 // exec sends c to the server its key goes to, within ctx (see send), and
@@ -58,12 +61,13 @@ func (s *Store) exec(ctx context.Context, c *command) error {
 		}
 		if used != home {
 			ttl = min(ttl, s.pool.fallbackTTL)
+			c.fallback = true
 		}
 		srv = used
 	}
 	if c.expires() {
 		exp := expiration(ttl, time.Now())
-		if c.verb == verbGAT {
+		if c.item == nil {
 			c.exp = exp
 		} else {
 			c.item.Expiration = exp
@@ -169,6 +173,8 @@ func (s *Store) run(c *command) (err error) {
 		err = s.client.Append(it)
 	case verbDelete:
 		err = s.client.Delete(k)
+	case verbTouch:
+		err = s.client.Touch(k, exp)
 	}
 	c.item = it
 	return err

@@ -14,7 +14,7 @@
 // With several servers, Open's store ejects a server that fails 3
 // commands in a row: its sessions go to the next server in their
 // rendezvous order (a session that lived on it starts afresh; one begun
-// meanwhile lives there at most 5 minutes past its last write), and it is
+// meanwhile lives there at most 5 minutes past its last use), and it is
 // probed every second. When it answers, the keys used meanwhile are
 // deleted from it and from their fallback before they go home, so that a
 // session destroyed during the outage never comes back in this process.

@@ -468,3 +468,37 @@ func TestDeadlineMissesDoNotEject(t *testing.T) {
 		t.Fatalf("Load without a deadline from a slow server: %v", err)
 	}
 }
+
+// TestFallbackReadsRenewTheTTL: a record read from a fallback server gets
+// the fallback TTL again, so that a session only read during an outage
+// lives on; its CAS unique stays (the middleware's save after the read is
+// no conflict).
+func TestFallbackReadsRenewTheTTL(t *testing.T) {
+	servers, addrs := cluster(t, 2)
+	const fallbackTTL = 10 * time.Second
+	s := openAll(t, addrs, memcached.WithFallbackTTL(fallbackTTL), memcached.WithRetryInterval(time.Hour))
+	ctx := context.Background()
+	dead := servers[0]
+	dead.Stop()
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k := keysOn(t, addrs, dead.Addr, "k", 1)[0]
+	if _, err := s.Save(ctx, k, []byte("v"), 0, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond) // memcached counts whole seconds
+	if ttl := rawTTL(t, addrs[1], "session:"+k); ttl > fallbackTTL {
+		t.Fatalf("2 s after the save the record has %v left, want less than %v", ttl, fallbackTTL)
+	}
+	r, err := s.Load(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rawTTL(t, addrs[1], "session:"+k); ttl < fallbackTTL {
+		t.Errorf("after a read from the fallback the record has %v left, want the fallback TTL (%v) again", ttl, fallbackTTL)
+	}
+	if _, err := s.Save(ctx, k, []byte("w"), r.Version, time.Hour); err != nil {
+		t.Errorf("Save at the version read before the renewal: %v", err)
+	}
+}

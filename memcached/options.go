@@ -43,11 +43,11 @@ const (
 	DefaultRetryInterval = time.Second
 
 	// DefaultFallbackTTL caps the time to live of a record written to a
-	// fallback server, the one that holds an ejected server's sessions:
-	// five minutes, longer than the middleware's longest idle refresh
-	// interval (one minute), so that a session in use while its server is
-	// out lives on, and short enough that a copy left behind (by a process
-	// that crashed before its server came back) soon goes.
+	// fallback server, the one that holds an ejected server's sessions,
+	// and is given again at each load from there: five minutes, so that a
+	// session in use while its server is out lives on, and a copy left
+	// behind (by a process that stopped before its server came back) soon
+	// goes.
 	DefaultFallbackTTL = 5 * time.Minute
 )
 
@@ -108,8 +108,9 @@ func WithEjectAfter(n int) Option { return func(o *options) { o.ejectAfter, o.ej
 func WithRetryInterval(d time.Duration) Option { return func(o *options) { o.retry = d } }
 
 // WithFallbackTTL caps the time to live of the records that Open's store
-// writes to a fallback server while the server that wins them is ejected.
-// Default DefaultFallbackTTL (5 minutes); d <= 0 means the default.
+// writes to a fallback server while the server that wins them is ejected;
+// a load from the fallback gives the record this TTL again. Default
+// DefaultFallbackTTL (5 minutes); d <= 0 means the default.
 func WithFallbackTTL(d time.Duration) Option { return func(o *options) { o.fallbackTTL = d } }
 
 // WithLogger sets where Open's store reports that it ejects a server and

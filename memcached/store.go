@@ -138,7 +138,20 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 		}
 		return sessions.Record{}, err
 	}
+	if c.fallback {
+		s.renew(ctx, c.key)
+	}
 	return decode(it, s.maxRecord)
+}
+
+// renew gives a record read from a fallback server the fallback TTL again
+// ("touch", which keeps its CAS unique and its data), so that a session
+// that is only read while its server is out lives on; the middleware
+// still enforces its lifetime and idle timeout itself. A failure is no
+// failure of the load.
+func (s *Store) renew(ctx context.Context, k string) {
+	c := command{verb: verbTouch, key: k, ttl: s.pool.fallbackTTL}
+	_ = s.exec(ctx, &c)
 }
 
 // errOtherKey is what sameKey wraps.
