@@ -132,14 +132,14 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	c := command{verb: verbGets, key: s.prefix + key}
 	err := s.exec(ctx, &c)
 	it := c.item
+	if err == nil && c.fallback {
+		s.renew(ctx, c.key)
+	}
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return sessions.Record{}, sessions.ErrNotFound
 		}
 		return sessions.Record{}, err
-	}
-	if c.fallback {
-		s.renew(ctx, c.key)
 	}
 	return decode(it, s.maxRecord)
 }
