@@ -7,7 +7,7 @@
 //
 //	memory://[?max_entries=N&cleanup=DURATION]
 //	cookie://
-//	memcached://host1:11211[,host2:11211…][?prefix=P&timeout=DURATION&max_idle=N&max_record=BYTES]
+//	memcached://host1:11211[,host2:11211…][?prefix=P&timeout=DURATION&max_idle=N&max_record=BYTES&eject_after=N&retry=DURATION&fallback_ttl=DURATION&check=BOOL]
 //	redis://[user:password@]host:6379[/db][?prefix=P&max_record=BYTES&go-redis options]
 //	rediss://…, unix://…, redis+cluster://…, rediss+cluster://…,
 //	redis+sentinel://…, rediss+sentinel://…
@@ -42,15 +42,21 @@
 //
 // Sessions in one or several memcached servers (package [memcached]), as
 // host:port separated by commas (the port defaults to 11211; an IPv6
-// address goes in brackets; a host name is resolved when the server is
-// dialled, not at Open), or in the one memcached listening on the Unix
+// address goes in brackets; a host name is resolved each time the server is
+// dialled), or in the one memcached listening on the Unix
 // socket memcached:///path/to/memcached.sock. Options: prefix is put before
 // every key (default "session:"; give each application sharing the
 // servers its own); timeout bounds each connect, read and write, a Go
 // duration from 1ms to 1m (default 500ms); max_idle is the number of idle
 // connections kept per server, 1 to 10000 (default 64); max_record is the
 // largest session in bytes, 1 to 1073741824 (default 1048576, memcached's
-// default item size limit; see [memcached.WithMaxRecordSize]).
+// default item size limit; see [memcached.WithMaxRecordSize]); eject_after
+// is how many failures in a row take a server out of rotation, 0 to 1000
+// (default 3; 0: never); retry is how often an ejected server is probed,
+// 10ms to 1h (default 1s); fallback_ttl is the longest life of a session
+// written to another server while its own is out, 1s to 24h (default 5m;
+// see [memcached.WithEjectAfter] and docs/memcached.md); check=false skips
+// the start-up check (below).
 //
 // # redis:// and its relatives
 //
@@ -84,10 +90,15 @@
 // silent fallback to another backend and no panic. Errors never contain a
 // secret: not the cookie keys, not a Redis password.
 //
-// Opening does not connect: a memcached or Redis server that is down at
-// start-up, or whose host name does not resolve yet, is not an error;
-// requests get 503 responses until it is back, and the program recovers
-// by itself. Host names are resolved each time a server is dialled.
+// Opening a memcached:// URL asks every server for its version (at once,
+// each within the timeout): none answering is an error naming each; one
+// of several not answering is ejected with a logged warning, and its
+// sessions go to the others until it answers (check=false skips this, for
+// a program that must start before its cache). Opening any other URL does
+// not connect: a Redis server that is down at start-up, or whose host
+// name does not resolve yet, is not an error; requests get 503 responses
+// until it is back, and the program recovers by itself. Host names are
+// resolved each time a server is dialled.
 //
 // Open returns a [sessions.Backend], whatever the URL: the backend
 // packages' own types (*memory.Store, *cookie.Store, *memcached.Store,

@@ -1,6 +1,7 @@
 package backends
 
 import (
+	"context"
 	"io"
 	"net"
 	"strconv"
@@ -18,14 +19,15 @@ func init() {
 }
 
 // memcachedForms lists the memcached URLs accepted.
-const memcachedForms = "memcached://host1:11211,host2:11211?prefix=P&timeout=D&max_idle=N&max_record=BYTES or memcached:///path/to/memcached.sock?…"
+const memcachedForms = "memcached://host1:11211,host2:11211?prefix=P&timeout=D&max_idle=N&max_record=BYTES&eject_after=N&retry=D&fallback_ttl=D&check=BOOL or memcached:///path/to/memcached.sock?…"
 
 // DefaultMemcachedPort is the port of a memcached address given without one.
 const DefaultMemcachedPort = "11211"
 
 // openMemcached opens
-// memcached://h1[:port],h2[:port][?prefix=P&timeout=D&max_idle=N&max_record=BYTES]
-// or memcached:///socket/path[?…].
+// memcached://h1[:port],h2[:port][?prefix=P&timeout=D&max_idle=N&max_record=BYTES&eject_after=N&retry=D&fallback_ttl=D&check=BOOL]
+// or memcached:///socket/path[?…], and, unless check=false, asks every
+// server for its version (memcached.Store.Check): an error if none answers.
 func openMemcached(c Config) (sessions.Backend, error) {
 	scheme, rest := cutScheme(c.Store)
 	head, query, err := splitRest(scheme, rest)
@@ -51,6 +53,7 @@ func openMemcached(c Config) (sessions.Backend, error) {
 		}
 	}
 	var opts []memcached.Option
+	check := true
 	err = parseOptions(scheme, query, []option{
 		{name: "prefix", accepts: "a non-empty string put before every key, such as sess:", set: func(v string) error {
 			opts = append(opts, memcached.WithPrefix(v))
@@ -74,6 +77,26 @@ func openMemcached(c Config) (sessions.Backend, error) {
 			opts = append(opts, memcached.WithMaxRecordSize(n))
 			return err
 		}},
+		{name: "eject_after", accepts: "an integer from 0 to 1000, the failures in a row that take a server out of rotation, 0 for never; default 3", set: func(v string) error {
+			n, err := intOption(v, 0, 1000)
+			opts = append(opts, memcached.WithEjectAfter(n))
+			return err
+		}},
+		{name: "retry", accepts: "a duration from 10ms to 1h such as 5s, how often an ejected server is probed; default 1s", set: func(v string) error {
+			d, err := durationOption(v, 10*time.Millisecond, time.Hour)
+			opts = append(opts, memcached.WithRetryInterval(d))
+			return err
+		}},
+		{name: "fallback_ttl", accepts: "a duration from 1s to 24h such as 10m, the longest life of a session written while its server is ejected; default 5m", set: func(v string) error {
+			d, err := durationOption(v, time.Second, 24*time.Hour)
+			opts = append(opts, memcached.WithFallbackTTL(d))
+			return err
+		}},
+		{name: "check", accepts: "true or false, whether opening asks every server for its version and fails when none answers; default true", set: func(v string) error {
+			b, err := strconv.ParseBool(v)
+			check = b
+			return err
+		}},
 	})
 	if err != nil {
 		return nil, err
@@ -81,6 +104,16 @@ func openMemcached(c Config) (sessions.Backend, error) {
 	s, err := memcached.Open(addrs, opts...)
 	if err != nil {
 		return nil, configErr("memcached://: %s", printable(err.Error()))
+	}
+	if check {
+		// Every server at once, each within the timeout: a connect and a
+		// read.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*s.Client().Timeout+time.Second)
+		defer cancel()
+		if err := s.Check(ctx); err != nil {
+			_ = s.Close()
+			return nil, configErr("memcached://: %w (to start without a server, add check=false to the URL)", err)
+		}
 	}
 	return s, nil
 }

@@ -419,3 +419,45 @@ func BenchmarkStoreVsRaw(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoadSave is Store.Load plus Save of one session on a store of
+// one server and of three (rendezvous routing with ejection, every server
+// up), with a context without a deadline and with one far enough that
+// commands go from the caller's goroutine: the healthy path allocates no
+// more with three servers or a deadline.
+func BenchmarkLoadSave(b *testing.B) {
+	far, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	for _, tc := range []struct {
+		n   int
+		ctx context.Context
+	}{{1, context.Background()}, {3, context.Background()}, {3, far}} {
+		n, ctx := tc.n, tc.ctx
+		_, deadline := ctx.Deadline()
+		b.Run(fmt.Sprintf("servers=%d/deadline=%v", n, deadline), func(b *testing.B) {
+			var addrs []string
+			for range n {
+				addrs = append(addrs, testserver.Memcached(b).Addr)
+			}
+			store, err := memcached.Open(addrs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = store.Close() })
+			value := []byte(strings.Repeat("x", 60))
+			if _, err := store.Save(ctx, "k", value, 0, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := store.Load(ctx, "k")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := store.Save(ctx, "k", r.Data, r.Version, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

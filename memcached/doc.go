@@ -8,9 +8,18 @@
 //
 // [Open] builds a client for session traffic (rendezvous hashing over the
 // servers, 64 idle connections per server, a 500 ms timeout); [New] takes a
-// client you configured. Neither connects: server names resolve when they
-// are dialled, and a server that is down or not resolvable yet fails the
-// requests that need it (503), not Open.
+// client you configured. Neither connects ([Store.Check] does, and
+// backends.Open calls it): server names resolve when they are dialled.
+//
+// With several servers, Open's store ejects a server that fails 3
+// commands in a row: its sessions go to the next server in their
+// rendezvous order (a session that lived on it starts afresh; one begun
+// meanwhile lives there at most 5 minutes past its last use), and it is
+// probed every second. When it answers, the keys used meanwhile are
+// deleted from it and from their fallback before they go home, so that a
+// session destroyed during the outage never comes back in this process.
+// Every call honours its context's deadline, even one shorter than the
+// client's timeout. docs/memcached.md, "A server down", has the rules.
 //
 // Concurrent requests of one session lose no update: Load is one "gets",
 // and Save is "add" or "cas" with the CAS unique as the version. A

@@ -8,6 +8,7 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionware/sessions"
 )
 
@@ -23,6 +24,10 @@ var ErrTooLarge = fmt.Errorf("memcached: session too large: %w", sessions.ErrToo
 // requests of one session would overwrite each other's changes.
 var ErrNoCAS = errors.New("memcached: the server does not support compare-and-swap (started with -C?)")
 
+// ErrUnreachable is wrapped by Check's error: no server answers (with a
+// store made by New: one of the client's servers does not).
+var ErrUnreachable = errors.New("memcached: no server answers")
+
 // brokenConn reports whether err means that an established connection
 // broke in use (the server closed or reset it, typically because it was
 // restarted), as opposed to a refused or timed-out connect, a timeout, or
@@ -37,28 +42,38 @@ func brokenConn(err error) bool {
 	return false
 }
 
-// retryOnce runs op, a command whose repetition is harmless, and runs it
-// again if a connection broke in use or answered for another key (see
-// retryable) and ctx is still live. Every command but "cas" goes through
-// it.
-func (s *Store) retryOnce(ctx context.Context, op func() error) error {
-	err := op()
-	if err != nil && s.retryable(err) {
-		if err = ctx.Err(); err == nil {
-			err = op()
-		}
-	}
-	return err
-}
-
 // retryable reacts to err from a command: if a connection broke in use, or
 // answered for another key (see sameKey), it drops the client's idle
 // connections, which may be just as stale or out of step, and reports
-// true: the command may be retried once on a fresh connection.
+// true: the command may be sent once more on a fresh connection (see
+// exec).
 func (s *Store) retryable(err error) bool {
 	if err == nil || !brokenConn(err) && !errors.Is(err, errOtherKey) {
 		return false
 	}
 	_ = s.client.Close() // closes idle connections only; the client stays usable
 	return true
+}
+
+// answered reports whether err is memcached's answer to a command (a miss,
+// a lost compare-and-swap, an item refused for its size): the server is
+// up.
+func answered(err error) bool {
+	return errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored) ||
+		errors.Is(err, memcache.ErrCASConflict) || tooLarge(err) || outOfMemory(err)
+}
+
+// unreachable reports whether err means that the server could not be
+// reached or did not answer in time: a connect refused or timed out, a
+// name that does not resolve, a read or write that timed out, a connection
+// that broke in use, a reply for another key. These count towards the
+// server's ejection; the end of the caller's context does not.
+func unreachable(err error) bool {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ne net.Error
+	var cte *memcache.ConnectTimeoutError
+	return errors.As(err, &ne) || errors.As(err, &cte) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errOtherKey)
 }

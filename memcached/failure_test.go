@@ -118,12 +118,15 @@ type proxy struct {
 	wg    sync.WaitGroup
 }
 
-func newProxy(t testing.TB, backend string) *proxy {
+func newProxy(t testing.TB, backend string) *proxy { return newDelayedProxy(t, backend, 0) }
+
+// newDelayedProxy is a proxy that holds every request for delay.
+func newDelayedProxy(t testing.TB, backend string, delay time.Duration) *proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{addr: ln.Addr().String(), backend: backend, ln: ln, conns: map[net.Conn]bool{}}
+	p := &proxy{addr: ln.Addr().String(), backend: backend, ln: ln, conns: map[net.Conn]bool{}, delay: delay}
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(func() {

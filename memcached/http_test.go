@@ -32,6 +32,10 @@ func app(t testing.TB, store sessions.Store, opts ...sessions.Option) *testapp.A
 			sessions.Default(c).Update("n", func(old any) any { n, _ := old.(int); return n + 1 })
 			c.String(200, "ok")
 		})
+		r.POST("/logout", func(c *gin.Context) {
+			sessions.Default(c).Destroy()
+			c.String(200, "bye")
+		})
 	})
 }
 
@@ -113,6 +117,12 @@ func storeKey(t *testing.T, b *testapp.Browser) string {
 	if id == "" {
 		t.Fatal("the browser has no session cookie")
 	}
+	return keyOf(t, id)
+}
+
+// keyOf returns the store key of the session ID id.
+func keyOf(t *testing.T, id string) string {
+	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil {
 		t.Fatal(err)

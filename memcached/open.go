@@ -6,17 +6,17 @@ import (
 
 // Open returns a store on the memcached servers at addrs (host:port, or a
 // Unix socket path), with a client tuned for session traffic: keys spread
-// by rendezvous hashing (RendezvousSelector), DefaultMaxIdleConns (64)
+// by rendezvous hashing (as RendezvousSelector), DefaultMaxIdleConns (64)
 // idle connections per server instead of gomemcache's 2, and a
 // DefaultTimeout (500 ms) bound on each connect, read and write; see
-// WithMaxIdleConns and WithTimeout. It does not connect: a server that is
-// down fails the requests that need it, not Open. An empty or unparsable
-// address list is an error.
+// WithMaxIdleConns and WithTimeout. With several servers, one that fails
+// DefaultEjectAfter (3) times in a row is ejected: its sessions go to the
+// other servers until it answers a probe again (WithEjectAfter,
+// WithRetryInterval, WithFallbackTTL; docs/memcached.md says what happens
+// to its sessions). Open does not connect: Check does; a server down
+// fails the requests that need it until it is ejected or back. An empty or
+// unparsable address list is an error.
 func Open(addrs []string, opts ...Option) (*Store, error) {
-	sel, err := NewRendezvousSelector(addrs...)
-	if err != nil {
-		return nil, err
-	}
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
@@ -24,7 +24,14 @@ func Open(addrs []string, opts ...Option) (*Store, error) {
 	if err := checkPrefix(o.prefix); err != nil {
 		return nil, err
 	}
-	client := memcache.NewFromSelector(sel)
+	p, err := newPool(addrs, &o)
+	if err != nil {
+		return nil, err
+	}
+	client := memcache.NewFromSelector(p)
 	o.apply(client)
-	return New(client, opts...), nil
+	p.client = client
+	s := New(client, opts...)
+	s.pool = p
+	return s, nil
 }

@@ -32,25 +32,39 @@ var _ memcache.ServerSelector = (*RendezvousSelector)(nil)
 // DNS lookup: host names are resolved each time a server is dialled, so a
 // name that does not resolve yet is not an error here.
 func NewRendezvousSelector(addrs ...string) (*RendezvousSelector, error) {
-	if len(addrs) == 0 {
-		return nil, errors.New("memcached: no server addresses")
+	list, seeds, err := parseServers(addrs)
+	if err != nil {
+		return nil, err
 	}
-	sel := &RendezvousSelector{addrs: make([]net.Addr, len(addrs)), seeds: make([]uint64, len(addrs))}
+	sel := &RendezvousSelector{addrs: make([]net.Addr, len(list)), seeds: seeds}
+	for i, a := range list {
+		sel.addrs[i] = a
+	}
+	return sel, nil
+}
+
+// parseServers checks addrs as NewRendezvousSelector documents and returns
+// each server's address and rendezvous seed.
+func parseServers(addrs []string) ([]staticAddr, []uint64, error) {
+	if len(addrs) == 0 {
+		return nil, nil, errors.New("memcached: no server addresses")
+	}
+	list, seeds := make([]staticAddr, len(addrs)), make([]uint64, len(addrs))
 	seen := make(map[string]bool, len(addrs))
 	for i, a := range addrs {
 		a = strings.TrimSpace(a)
 		if a == "" {
-			return nil, fmt.Errorf("memcached: empty server address at position %d", i)
+			return nil, nil, fmt.Errorf("memcached: empty server address at position %d", i)
 		}
 		if seen[a] {
-			return nil, fmt.Errorf("memcached: server %q listed twice", a)
+			return nil, nil, fmt.Errorf("memcached: server %q listed twice", a)
 		}
 		seen[a] = true
 		// Names are kept as written and resolved on every dial (gomemcache
 		// dials addr.String()), so a server that is not resolvable yet, or
 		// comes back on a new address, is reached without a restart.
 		if strings.Contains(a, "/") {
-			sel.addrs[i] = staticAddr{network: "unix", str: a}
+			list[i] = staticAddr{network: "unix", str: a}
 		} else {
 			host, port, err := net.SplitHostPort(a)
 			if err == nil && host == "" {
@@ -60,13 +74,13 @@ func NewRendezvousSelector(addrs ...string) (*RendezvousSelector, error) {
 				_, err = net.LookupPort("tcp", port) // a number or a service name; no DNS
 			}
 			if err != nil {
-				return nil, fmt.Errorf("memcached: server address %q: %w", a, err)
+				return nil, nil, fmt.Errorf("memcached: server address %q: %w", a, err)
 			}
-			sel.addrs[i] = staticAddr{network: "tcp", str: a}
+			list[i] = staticAddr{network: "tcp", str: a}
 		}
-		sel.seeds[i] = fmix64(fnv1a(a))
+		seeds[i] = fmix64(fnv1a(a))
 	}
-	return sel, nil
+	return list, seeds, nil
 }
 
 // staticAddr keeps an address's strings, which gomemcache asks for on

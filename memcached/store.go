@@ -18,8 +18,15 @@ import (
 // which the server changes on every write (a Touch included) and never
 // sets to 0. The design note docs/memcached.md says how records are
 // stored.
+//
+// Every method honours its context: one that has ended sends nothing, and
+// a deadline ends the call with an error wrapping
+// context.DeadlineExceeded even when it comes before the client's
+// timeout (the command then finishes on a goroutine of its own).
+// Cancellation without a deadline is seen between commands.
 type Store struct {
 	client    *memcache.Client
+	pool      *pool // Open's selector, which ejects failing servers; nil with New
 	prefix    string
 	maxRecord int // bytes of session data (WithMaxRecordSize)
 }
@@ -74,9 +81,45 @@ func checkPrefix(p string) error {
 // Client returns the memcached client the store uses.
 func (s *Store) Client() *memcache.Client { return s.client }
 
-// Close closes the client's idle connections. The store stays usable: a
-// later command dials again.
-func (s *Store) Close() error { return s.client.Close() }
+// Close stops the probes of ejected servers and closes the client's idle
+// connections. The store stays usable (a later command dials again), but
+// no longer ejects a server, and one ejected before stays ejected.
+func (s *Store) Close() error {
+	if s.pool != nil {
+		s.pool.close()
+	}
+	return s.client.Close()
+}
+
+// Check asks every server for its version, at once, each within the
+// client's timeout, and returns an error naming each server with its
+// cause if none answers (or ctx ends first). With several servers, one
+// that does not answer while another does is ejected at once, with a
+// warning naming it (or only the warning, with ejection off): it is
+// probed, and its sessions go to the other servers until it answers.
+// backends.Open calls it unless the URL says check=false. A store made
+// with New asks the client's Ping, which fails when any server does not
+// answer.
+func (s *Store) Check(ctx context.Context) error {
+	if s.pool == nil {
+		if err := s.client.Ping(); err != nil {
+			return fmt.Errorf("%w (the client's ping): %w", ErrUnreachable, err)
+		}
+		return nil
+	}
+	return s.pool.check(ctx)
+}
+
+// Ejected returns the servers of Open's store that are out of rotation
+// now (ejected, or answering again while the sessions that moved off them
+// are deleted from them), for a health check or a metric. It is empty for
+// a store made with New.
+func (s *Store) Ejected() []string {
+	if s.pool == nil {
+		return nil
+	}
+	return s.pool.ejected()
+}
 
 // Load returns the record under key with one "gets": the session data, its
 // CAS unique as the version, and the time of the last Touch. An item that
@@ -86,12 +129,12 @@ func (s *Store) Close() error { return s.client.Close() }
 // key, is a transport error (retried once on a fresh connection), never
 // ErrCorrupt.
 func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return sessions.Record{}, err
+	c := command{verb: verbGets, key: s.prefix + key}
+	err := s.exec(ctx, &c)
+	it := c.item
+	if err == nil && c.fallback {
+		s.renew(ctx, c.key)
 	}
-	k := s.prefix + key
-	var it *memcache.Item
-	err := s.retryOnce(ctx, func() (err error) { it, err = s.get(k); return err })
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return sessions.Record{}, sessions.ErrNotFound
@@ -101,13 +144,14 @@ func (s *Store) Load(ctx context.Context, key string) (sessions.Record, error) {
 	return decode(it, s.maxRecord)
 }
 
-// get is the client's Get, refusing a reply for another key.
-func (s *Store) get(k string) (*memcache.Item, error) {
-	it, err := s.client.Get(k)
-	if err == nil {
-		err = sameKey(it, k)
-	}
-	return it, err
+// renew gives a record read from a fallback server the fallback TTL again
+// ("touch", which keeps its CAS unique and its data), so that a session
+// that is only read while its server is out lives on; the middleware
+// still enforces its lifetime and idle timeout itself. A failure is no
+// failure of the load.
+func (s *Store) renew(ctx context.Context, k string) {
+	c := command{verb: verbTouch, key: k, ttl: s.pool.fallbackTTL}
+	_ = s.exec(ctx, &c)
 }
 
 // errOtherKey is what sameKey wraps.
@@ -183,22 +227,14 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 	if uint64(len(data)) > math.MaxUint32 {
 		return 0, fmt.Errorf("%w: %d bytes, more than the item's flags can frame", ErrTooLarge, len(data))
 	}
-	it := &memcache.Item{
-		Key:        s.prefix + key,
-		Value:      data,
-		Flags:      uint32(len(data)),
-		Expiration: expiration(ttl, time.Now()),
-		CasID:      version,
-	}
-	var err error
+	it := &memcache.Item{Key: s.prefix + key, Value: data, Flags: uint32(len(data)), CasID: version}
+	c := command{verb: verbCAS, key: it.Key, item: it, ttl: ttl}
 	if version == 0 {
 		// Retrying an add is safe: if the first one was stored after
 		// all, the retry reports a conflict, never a double update.
-		err = s.retryOnce(ctx, func() error { return s.client.Add(it) })
-	} else {
-		err = s.client.CompareAndSwap(it)
-		s.retryable(err) // never retried: a lost reply cannot be told from a conflict
+		c.verb = verbAdd
 	}
+	err := s.exec(ctx, &c)
 	switch {
 	case err == nil:
 		return 0, nil
@@ -218,40 +254,28 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, version uint6
 // for the item's size, Touch rewrites the item with the data and one stamp
 // ("gets" and "cas"). A missing record is [sessions.ErrNotFound].
 func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	k := s.prefix + key
-	exp := expiration(ttl, time.Now())
-	var it *memcache.Item
-	err := s.retryOnce(ctx, func() (err error) {
-		if it, err = s.client.GetAndTouch(k, exp); err == nil {
-			err = sameKey(it, k)
-		}
-		return err
-	})
+	c := command{verb: verbGAT, key: k, ttl: ttl}
+	err := s.exec(ctx, &c)
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return sessions.ErrNotFound
 		}
 		return err
 	}
-	n, err := dataLen(it)
+	n, err := dataLen(c.item)
 	if err != nil {
 		return err
 	}
-	stamps := (len(it.Value) - n) / stampLen
+	stamps := (len(c.item.Value) - n) / stampLen
 	var stamp [stampLen]byte
 	binary.BigEndian.PutUint64(stamp[:], uint64(at.UnixMilli()))
 	if stamps >= maxStamps {
-		return s.compact(ctx, k, exp, stamp)
+		return s.compact(ctx, k, ttl, stamp)
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	app := &memcache.Item{Key: k, Value: stamp[:]}
 	// A repeated stamp is harmless, so a failed append may be retried.
-	err = s.retryOnce(ctx, func() error { return s.client.Append(app) })
+	app := command{verb: verbAppend, key: k, item: &memcache.Item{Key: k, Value: stamp[:]}}
+	err = s.exec(ctx, &app)
 	switch {
 	case err == nil:
 		return nil
@@ -263,7 +287,7 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at tim
 		if stamps == 0 {
 			return nil
 		}
-		return s.compact(ctx, k, exp, stamp)
+		return s.compact(ctx, k, ttl, stamp)
 	}
 	return err
 }
@@ -272,29 +296,24 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration, at tim
 // with "gets" and "cas". A conflict means that the record was saved or
 // deleted since (which dropped the stamps) or touched by another request:
 // either way there is nothing left to do.
-func (s *Store) compact(ctx context.Context, k string, exp int32, stamp [stampLen]byte) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var it *memcache.Item
-	err := s.retryOnce(ctx, func() (err error) { it, err = s.get(k); return err })
+func (s *Store) compact(ctx context.Context, k string, ttl time.Duration, stamp [stampLen]byte) error {
+	c := command{verb: verbGets, key: k}
+	err := s.exec(ctx, &c)
 	if err != nil {
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return nil // deleted since the gat
 		}
 		return err
 	}
+	it := c.item
 	n, err := dataLen(it)
 	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	it.Value = append(it.Value[:n], stamp[:]...)
-	it.Expiration = exp
-	err = s.client.CompareAndSwap(it)
-	s.retryable(err) // not retried: a lost reply is harmless, the next Touch compacts
+	// Not retried: a lost reply is harmless, the next Touch compacts.
+	c = command{verb: verbCAS, key: k, item: it, ttl: ttl}
+	err = s.exec(ctx, &c)
 	switch {
 	case err == nil, errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
 		return nil
@@ -306,11 +325,8 @@ func (s *Store) compact(ctx context.Context, k string, exp int32, stamp [stampLe
 
 // Delete removes the record under key. A missing record is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	k := s.prefix + key
-	err := s.retryOnce(ctx, func() error { return s.client.Delete(k) })
+	c := command{verb: verbDelete, key: s.prefix + key}
+	err := s.exec(ctx, &c)
 	if err == nil || errors.Is(err, memcache.ErrCacheMiss) {
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/sessionware/sessions/internal/faultproxy"
 	"github.com/sessionware/sessions/internal/testapp"
 	"github.com/sessionware/sessions/internal/testserver"
+	"github.com/sessionware/sessions/memcached"
 )
 
 // budget is what the store calls of one request may take in all, by the
@@ -52,8 +53,8 @@ type backend struct {
 	// losesData: a restarted server comes back empty.
 	losesData bool
 	// recovery is how soon after a fault clears every request must
-	// succeed again. For memcached, once the client sets servers that
-	// failed aside for a retry interval, it becomes that interval.
+	// succeed again: for memcached, which ejects a failing server and
+	// probes it again every retry interval, that interval.
 	recovery time.Duration
 }
 
@@ -63,7 +64,7 @@ var stores = []backend{
 		start:     func(t *testing.T) *testserver.Server { return testserver.Memcached(t) },
 		url:       func(addr string) string { return "memcached://" + addr },
 		losesData: true,
-		recovery:  time.Second,
+		recovery:  memcached.DefaultRetryInterval,
 	},
 	{
 		name: "redis",

@@ -8,36 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
-
-// Freeze stops the process with SIGSTOP, as a hung server: the kernel
-// still accepts connections on its port and takes what clients write, but
-// nothing is answered until Thaw. Stop kills a frozen server too.
-func (s *Server) Freeze() {
-	s.tb.Helper()
-	s.signal(syscall.SIGSTOP)
-}
-
-// Thaw resumes a frozen process with SIGCONT.
-func (s *Server) Thaw() {
-	s.tb.Helper()
-	s.signal(syscall.SIGCONT)
-}
-
-func (s *Server) signal(sig syscall.Signal) {
-	s.tb.Helper()
-	if s.cmd == nil {
-		s.tb.Fatalf("%s on %s is not running", s.name, s.Addr)
-	}
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.tb.Fatalf("signal %v to %s: %v", sig, s, err)
-	}
-}
 
 // setupTimeout bounds each wait of a topology's set-up.
 const setupTimeout = 15 * time.Second

@@ -12,7 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-func TestFreezeAndThaw(t *testing.T) {
+func TestFreezeAndThawRedis(t *testing.T) {
 	s := Redis(t)
 	s.Freeze()
 	// The kernel still accepts the connection; nothing answers.

@@ -51,3 +51,29 @@ func ask(t *testing.T, addr, cmd string) string {
 	}
 	return line
 }
+
+func TestFreezeAndThaw(t *testing.T) {
+	s := Memcached(t)
+	s.Freeze()
+	// Frozen: the kernel accepts the connection, nobody answers.
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		t.Fatalf("a frozen server refuses connections: %v", err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "version\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+		t.Fatalf("a frozen server answered %q", line)
+	}
+	s.Thaw()
+	if got := ask(t, s.Addr, "version\r\n"); !strings.HasPrefix(got, "VERSION ") {
+		t.Fatalf("after Thaw memcached answered %q", got)
+	}
+	s.Freeze()
+	s.Stop() // a frozen process is killed all the same
+	s.Start()
+	if got := ask(t, s.Addr, "version\r\n"); !strings.HasPrefix(got, "VERSION ") {
+		t.Fatalf("after a frozen server was restarted it answered %q", got)
+	}
+}
