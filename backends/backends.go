@@ -94,11 +94,13 @@
 // each within the timeout): none answering is an error naming each; one
 // of several not answering is ejected with a logged warning, and its
 // sessions go to the others until it answers (check=false skips this, for
-// a program that must start before its cache). Opening any other URL does
-// not connect: a Redis server that is down at start-up, or whose host
-// name does not resolve yet, is not an error; requests get 503 responses
-// until it is back, and the program recovers by itself. Host names are
-// resolved each time a server is dialled.
+// a program that must start before its cache). Opening a Redis URL sends a
+// PING (within 2 s): a server that cannot be reached or refuses the
+// credentials is an error wrapping ErrConfig and redis.ErrCheck, which
+// never shows the password (check=false skips it). With check=false, a
+// server that is down gives 503 responses until it is back, and the
+// program recovers by itself. Host names are resolved each time a server
+// is dialled.
 //
 // Open returns a [sessions.Backend], whatever the URL: the backend
 // packages' own types (*memory.Store, *cookie.Store, *memcached.Store,
