@@ -231,13 +231,14 @@ func actsAtOpen(rawURL string) bool {
 	return false
 }
 
-// unchecked adds check=false to the options of a Redis URL, last (the
-// last value of an option counts), so that Open skips its start-up PING:
-// the fuzzer must not connect to the hosts it makes up.
+// unchecked adds check=false to the options of a Redis or memcached URL,
+// last (the last value of an option counts), so that Open skips its
+// start-up check: the fuzzer must not connect to, or look up, the hosts it
+// makes up.
 func unchecked(rawURL string) string {
 	rawURL = strings.TrimSpace(rawURL) // as Open does
 	scheme, _, ok := strings.Cut(rawURL, "://")
-	if scheme = strings.ToLower(scheme); !ok || scheme != "unix" && !strings.HasPrefix(scheme, "redis") {
+	if scheme = strings.ToLower(scheme); !ok || scheme != "unix" && scheme != "memcached" && !strings.HasPrefix(scheme, "redis") {
 		return rawURL
 	}
 	end := len(rawURL)

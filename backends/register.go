@@ -25,8 +25,10 @@ var registry = struct {
 // spaces trimmed and the scheme in lower case (Keys are the cookie keys,
 // which other backends ignore). It returns a [sessions.Store] or a
 // [sessions.Sealer], implementing io.Closer if it holds anything to
-// release. It should do no I/O, so that a server that is down at start-up
-// is not an error. An error it returns that does not wrap [ErrConfig]
+// release. It may check its server, as memcached:// and redis:// do
+// (with a short timeout, and an option to turn the check off for programs
+// that must start before their store); otherwise it should do no I/O. An
+// error it returns that does not wrap [ErrConfig]
 // comes out of Open wrapped in it, without the URL's password.
 //
 // scheme is what precedes "://": a lower-case letter followed by
