@@ -15,16 +15,17 @@ import (
 // cancellation, so that a logout whose client hung up still lands. It
 // lives inside the Session, and makes its Done channel and timer only when
 // a store asks for them (a network client does; the memory store only
-// asks Err), so a request on the memory store allocates nothing for it.
+// asks Err), and takes them from a pool (see doneTimer), so a request
+// allocates nothing for it in the steady state.
 type storeContext struct {
 	parent   context.Context // the request's: for Value only; nil between phases
 	started  time.Time       // the phase's start
 	deadline time.Time
 	spent    time.Duration // by the phases that ended
 
-	mu    sync.Mutex
-	done  chan struct{}
-	timer *time.Timer
+	mu   sync.Mutex
+	done <-chan struct{}
+	dt   *doneTimer // what closes done at the deadline, if Done made one
 }
 
 var _ context.Context = (*storeContext)(nil)
@@ -35,12 +36,11 @@ func (c *storeContext) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done == nil {
-		c.done = make(chan struct{})
 		if d := time.Until(c.deadline); d <= 0 {
-			close(c.done)
+			c.done = closedChan
 		} else {
-			done := c.done
-			c.timer = time.AfterFunc(d, func() { close(done) })
+			c.dt = getDoneTimer(d)
+			c.done = c.dt.ch
 		}
 	}
 	return c.done
@@ -60,11 +60,47 @@ func (c *storeContext) Value(key any) any { return c.parent.Value(key) }
 func (c *storeContext) end() {
 	c.spent += time.Since(c.started)
 	c.mu.Lock()
-	if c.timer != nil {
-		c.timer.Stop()
+	if c.dt != nil {
+		c.dt.release()
 	}
-	c.parent, c.done, c.timer = nil, nil, nil
+	c.parent, c.done, c.dt = nil, nil, nil
 	c.mu.Unlock()
+}
+
+// closedChan is the Done channel of a context whose deadline has passed.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// doneTimer is a Done channel and the timer that closes it at a deadline.
+// A store that asks Done (go-redis does, on every command) would cost a
+// channel, a timer and a closure per phase; instead, a doneTimer whose
+// timer was stopped before it fired (the common case: the store answered
+// in time) still has an open channel and an idle timer, and goes back to
+// a pool for the next phase.
+type doneTimer struct {
+	ch chan struct{}
+	t  *time.Timer
+}
+
+var doneTimers sync.Pool
+
+func getDoneTimer(d time.Duration) *doneTimer {
+	if dt, ok := doneTimers.Get().(*doneTimer); ok {
+		dt.t.Reset(d)
+		return dt
+	}
+	dt := &doneTimer{ch: make(chan struct{})}
+	dt.t = time.AfterFunc(d, dt.fire)
+	return dt
+}
+
+func (dt *doneTimer) fire() { close(dt.ch) }
+
+// release stops the timer. If it had not fired, its channel is open and
+// nobody is told of it any more: it can serve again.
+func (dt *doneTimer) release() {
+	if dt.t.Stop() {
+		doneTimers.Put(dt)
+	}
 }
 
 // storeCtx is the context of the store calls of the phase under way, the

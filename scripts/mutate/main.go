@@ -31,6 +31,20 @@ type mutation struct {
 
 var mutations = []mutation{
 	{
+		name: "budget: a fired Done timer goes back to the pool",
+		file: "commitctx.go",
+		old:  "\tif dt.t.Stop() {\n\t\tdoneTimers.Put(dt)",
+		new:  "\tif dt.t.Stop() || true {\n\t\tdoneTimers.Put(dt)",
+		pkgs: []string{"."}, run: "TestDoneTimersAreReusedOnlyOpen",
+	},
+	{
+		name: "budget: a pooled Done timer is not armed again",
+		file: "commitctx.go",
+		old:  "\t\tdt.t.Reset(d)\n",
+		new:  "\n",
+		pkgs: []string{"."}, run: "TestDoneTimersAreReusedOnlyOpen|TestStoreCallsShareOneBudget",
+	},
+	{
 		name: "renew: an unknown outcome deletes the new record",
 		file: "persist_server.go",
 		old:  "\t\tif !errors.Is(err, ErrConflict) {\n\t\t\t// The swap may have landed",
