@@ -69,13 +69,6 @@ func init() {
 			pkgs: []string{"./example/"}, run: "TestAPI",
 		},
 		mutation{
-			name: "example: another user's login clears instead of ending the session",
-			file: "example/session.go",
-			old:  "\t\ts.Destroy() // the previous user's session ends",
-			new:  "\t\ts.Clear() // the previous user's session ends",
-			pkgs: []string{"./example/"}, run: "TestAnotherUsersLoginStartsClean",
-		},
-		mutation{
 			name: "example: logout forgets the user but keeps the session",
 			file: "example/shop.go",
 			old:  "func (a *shop) formLogout(c *gin.Context) {\n\tsessions.Default(c).Destroy()",

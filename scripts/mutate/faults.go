@@ -26,13 +26,6 @@ func init() {
 			pkgs: []string{"./internal/faultsuite/"}, run: "TestFaults/memcached/CutMidReply",
 		},
 		mutation{
-			name: "faults: memcached's client timeout past the budget",
-			file: "memcached/options.go",
-			old:  "DefaultTimeout = 500 * time.Millisecond",
-			new:  "DefaultTimeout = 5 * time.Second",
-			pkgs: []string{"./internal/faultsuite/"}, run: "TestFaults/memcached/Stall",
-		},
-		mutation{
 			name: "faults: the proxy's Cut forwards whole replies",
 			file: "internal/faultproxy/proxy.go",
 			old:  "dir == down && len(b) > left {",
