@@ -90,7 +90,7 @@ func init() {
 			"case s.ops&opRenew != 0:\n\t\t\ts.event(EventRenewed)", "",
 			"TestEveryStoreCallAndEventIsRecorded"),
 		adapter("core: a Destroy not reported", "commit.go",
-			"if s.ops&opDestroy != 0 {\n\t\ts.event(EventDestroyed)\n\t}", "",
+			"if ended {\n\t\ts.event(EventDestroyed)\n\t}", "_ = ended",
 			"TestEveryStoreCallAndEventIsRecorded"),
 
 		// The example in the otel module.
