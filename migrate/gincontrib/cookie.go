@@ -39,12 +39,8 @@ type cookieReader struct {
 // Find returns the session in r's legacy cookie, or nil if it has none that
 // verifies.
 func (r *cookieReader) Find(_ context.Context, req *http.Request) (*sessions.Legacy, error) {
-	value, ok := r.cookie(req)
+	value, o, ok := r.verified(req)
 	if !ok {
-		return nil, nil
-	}
-	o, v := r.open(r.name, value, maxCookieLength)
-	if v != valid {
 		return nil, nil
 	}
 	m, err := gobValues(o.payload)

@@ -62,20 +62,9 @@ type memcachedReader struct {
 // Find returns the session whose ID r's legacy cookie holds, or nil if it
 // has no cookie that verifies, or the record is gone or has expired.
 func (r *memcachedReader) Find(_ context.Context, req *http.Request) (*sessions.Legacy, error) {
-	value, ok := r.cookie(req)
-	if !ok {
-		return nil, nil
-	}
-	o, v := r.open(r.name, value, maxCookieLength)
-	if v != valid {
-		return nil, nil
-	}
-	id, err := gobID(o.payload)
-	if err != nil {
-		return nil, undecodable(fmt.Sprintf("memcached store, cookie %q", r.name), err)
-	}
-	if id == "" {
-		return nil, nil // the store never names a record so
+	id, o, err := r.recordID(req, "memcached store")
+	if err != nil || id == "" {
+		return nil, err
 	}
 	key := r.prefix + id
 	name := recordName(r.prefix, id)

@@ -118,3 +118,30 @@ func earliest(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// verified returns the value of the request's legacy cookie and what it
+// opens to, or false when it has none that verifies with the key pairs.
+func (r *reader) verified(req *http.Request) (string, opened, bool) {
+	value, ok := r.cookie(req)
+	if !ok {
+		return "", opened{}, false
+	}
+	o, v := r.open(r.name, value, maxCookieLength)
+	return value, o, v == valid
+}
+
+// recordID returns the ID of the legacy record that the request's cookie
+// names for a server-side legacy store (what: "redis store", "memcached
+// store", for errors), or "" when there is none: no cookie that verifies,
+// or one that names no record.
+func (r *reader) recordID(req *http.Request, what string) (string, opened, error) {
+	_, o, ok := r.verified(req)
+	if !ok {
+		return "", o, nil
+	}
+	id, err := gobID(o.payload)
+	if err != nil {
+		return "", o, undecodable(fmt.Sprintf("%s, cookie %q", what, r.name), err)
+	}
+	return id, o, nil // "": the store never names a record so
+}

@@ -57,20 +57,9 @@ type redisReader struct {
 // Find returns the session whose ID r's legacy cookie holds, or nil if it
 // has no cookie that verifies or the record is gone.
 func (r *redisReader) Find(ctx context.Context, req *http.Request) (*sessions.Legacy, error) {
-	value, ok := r.cookie(req)
-	if !ok {
-		return nil, nil
-	}
-	o, v := r.open(r.name, value, maxCookieLength)
-	if v != valid {
-		return nil, nil
-	}
-	id, err := gobID(o.payload)
-	if err != nil {
-		return nil, undecodable(fmt.Sprintf("redis store, cookie %q", r.name), err)
-	}
-	if id == "" {
-		return nil, nil // redistore never names a record so
+	id, o, err := r.recordID(req, "redis store")
+	if err != nil || id == "" {
+		return nil, err
 	}
 	key := r.prefix + id
 	name := recordName(r.prefix, id)
